@@ -17,7 +17,6 @@ export const REASONS = {
   request_too_large: 413,
   invalid_request: 400,
   upstream_unavailable: 502,
-  upstream_timeout: 504,
   store_unavailable: 503,
 } as const;
 

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { loadConfigFile } from '../../config/load.js';
+import { computeCost, createPricer } from '../../pricing/index.js';
+import { emptyUsage } from '../../providers/types.js';
+import { formatPrice } from './price.js';
+
+export type PriceArgs = { model: string; input: number; output: number; cached: number; cacheWrite: number; provider?: string };
+
+/**
+ * `spendgate price <model>`: the resolved entry and the cost of the given usage, with the
+ * config's overrides when the config file exists. `--input` counts every prompt token,
+ * including the `--cached` and `--cache-write` parts, as the ledger does.
+ */
+export function runPrice(configFile: string, args: PriceArgs, out: (line: string) => void): number {
+  const pricing = existsSync(configFile) ? loadConfigFile(configFile).raw.pricing : undefined;
+  const pricer = createPricer(pricing);
+  const resolution = pricer.resolve(args.model, args.provider);
+  const usage = {
+    ...emptyUsage(),
+    inputTokens: args.input,
+    cachedInputTokens: args.cached,
+    cacheWriteTokens: args.cacheWrite,
+    outputTokens: args.output,
+  };
+  if (args.cached + args.cacheWrite > args.input) {
+    out('--cached and --cache-write are parts of --input; their sum cannot exceed it');
+    return 1;
+  }
+
+  const cost = resolution.rates ? computeCost(usage, resolution.rates) : null;
+  out(formatPrice(resolution, usage, cost));
+  return resolution.rates ? 0 : 2;
+}

@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { runInit } from './commands/init.js';
+import { runKeys } from './commands/keys.js';
+import { runPrice } from './commands/price-command.js';
+import { runServe } from './commands/serve.js';
+import { runValidate } from './commands/validate.js';
+import { loadConfigFile } from '../config/load.js';
+import { resolve, dirname } from 'node:path';
+
+const USAGE = `spendgate <command> [--config spendgate.yaml]
+
+  serve [--port N]                 run the gateway (JSON log lines on stdout)
+  init [--force]                   write a commented starter config
+  validate [file]                  check a config: every error with its path; exit 1 on error
+  price <model> [--input N --output N --cached N --cache-write N] [--provider P]
+                                   the resolved price entry and the cost of that usage
+                                   (--input counts all prompt tokens, cached ones included)
+  keys create [--org O --team T --user U --tag k=v]   issue a virtual key (shown once)
+  keys list | keys revoke <id>
+`;
+
+const out = (line: string): void => {
+  console.log(line);
+};
+
+/** The command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out(USAGE);
+    return command ? 0 : 1;
+  }
+
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      config: { type: 'string', default: './spendgate.yaml' },
+      port: { type: 'string' },
+      force: { type: 'boolean' },
+      input: { type: 'string' },
+      output: { type: 'string' },
+      cached: { type: 'string' },
+      'cache-write': { type: 'string' },
+      provider: { type: 'string' },
+    },
+  });
+  const configFile = String(values.config);
+
+  switch (command) {
+    case 'serve':
+      return runServe(configFile, { port: values.port ? Number(values.port) : undefined, out });
+    case 'init':
+      return runInit(configFile, { force: values.force === true, out });
+    case 'validate':
+      return runValidate(positionals[0] ?? configFile, { env: process.env, out });
+    case 'price': {
+      if (!positionals[0]) {
+        out('usage: spendgate price <model> [--input N --output N --cached N --cache-write N]');
+        return 1;
+      }
+      const counts = ['input', 'output', 'cached', 'cache-write'].map((k) => Number(values[k] ?? 0));
+      if (counts.some((n) => !Number.isInteger(n) || n < 0)) {
+        out('token counts must be whole numbers ≥ 0');
+        return 1;
+      }
+      const [input = 0, output = 0, cached = 0, cacheWrite = 0] = counts;
+      const provider = typeof values.provider === 'string' ? values.provider : undefined;
+      return runPrice(configFile, { model: positionals[0], input, output, cached, cacheWrite, provider }, out);
+    }
+    case 'keys':
+      return runKeys(rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')), { file: keysFile(configFile), out });
+    default:
+      out(`unknown command "${command}"\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+/** The virtual-key file the config names, relative to the config's folder; `./keys.yaml` without one. */
+function keysFile(configFile: string): string {
+  const base = dirname(resolve(configFile));
+  try {
+    const file = loadConfigFile(configFile).raw.identity?.api_keys?.file;
+    return resolve(base, file ?? './keys.yaml');
+  } catch {
+    return resolve(base, './keys.yaml');
+  }
+}

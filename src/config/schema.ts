@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+import { pricingSchema } from '../pricing/schema.js';
+import { attributionSchema, identitySchema } from '../identity/schema.js';
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+/** Where the gateway listens. */
+export const listenSchema = z
+  .object({
+    /** @default 127.0.0.1 */
+    host: z.string().default('127.0.0.1'),
+    /** @default 8080 */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Request bodies above this many MiB get 413. @default 32 */
+    max_body_mb: z.number().positive().default(32),
+  })
+  .strict();
+
+/** One upstream provider; its name in the map is the path prefix clients call. */
+export const upstreamSchema = z
+  .object({
+    format: z.enum(['openai', 'anthropic', 'azure-openai']),
+    base_url: z.url({ protocol: /^https?$/ }),
+    /** The environment variable holding the provider key; without it the client's key passes. */
+    api_key_env: envName.optional(),
+    /** @default 600s */
+    timeout: durationSchema.default(600_000),
+    /** Azure only: deployment name → the priced model it runs. */
+    deployments: z.record(z.string(), z.string()).optional(),
+    /** Provider id for pricing and the ledger. @default derived from the format and name */
+    provider: z.string().optional(),
+    /** What to do with endpoints Spendgate does not meter (files, batches, audio...). @default forward */
+    unmetered: z.enum(['forward', 'reject']).default('forward'),
+    /** Connections kept open to this upstream. @default 128 */
+    connections: z.number().int().positive().default(128),
+  })
+  .strict();
+
+const adminTokenSchema = z
+  .object({
+    name: z.string().min(1),
+    token_env: envName,
+    /** Limits the token to rows of these dimension values, read-only. */
+    scope: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+const storageSchema = z
+  .object({
+    /** @default sqlite:./spendgate.db */
+    ledger: z.string().default('sqlite:./spendgate.db'),
+    /** @default memory */
+    counters: z.string().default('memory'),
+    /** @default fail_open */
+    on_store_down: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
+  })
+  .strict();
+
+/**
+ * Sections whose enforcement arrives in later versions. They are accepted so that one policy
+ * file can be written ahead, and the gateway says at start that they are not enforced yet.
+ */
+const laterSections = {
+  budgets: z.array(z.unknown()).optional(),
+  rate_limits: z.array(z.unknown()).optional(),
+  anomaly: z.unknown().optional(),
+  circuit_breaker: z.unknown().optional(),
+  loop_detection: z.unknown().optional(),
+  channels: z.record(z.string(), z.unknown()).optional(),
+};
+
+/** The whole configuration file. Every section but `upstreams` is optional. */
+export const configSchema = z
+  .object({
+    listen: listenSchema.default({ host: '127.0.0.1', port: 8080, max_body_mb: 32 }),
+    admin: z.object({ tokens: z.array(adminTokenSchema).default([]) }).strict().default({ tokens: [] }),
+    storage: storageSchema.default({
+      ledger: 'sqlite:./spendgate.db',
+      counters: 'memory',
+      on_store_down: 'fail_open',
+    }),
+    upstreams: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a path segment (letters, digits, _ . -)'), upstreamSchema)
+      .refine((u) => Object.keys(u).length > 0, 'at least one upstream is needed'),
+    identity: identitySchema.optional(),
+    decision: z.object({ usage_timeout: durationSchema.default(600_000) }).strict().optional(),
+    attribution: attributionSchema.optional(),
+    pricing: pricingSchema.optional(),
+    ...laterSections,
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type LaterSection = keyof typeof laterSections;
+export const LATER_SECTIONS = Object.keys(laterSections) as LaterSection[];

@@ -1,0 +1,24 @@
+import type { LedgerRow } from './row.js';
+
+/** Filters on the ledger's dimensions; every given one must match. */
+export type RowFilter = Partial<Record<'org' | 'team' | 'user' | 'endpoint' | 'model' | 'provider' | 'upstream' | 'decision', string>> & {
+  tags?: Record<string, string>;
+  fromMs?: number;
+  toMs?: number;
+};
+
+export type RequestPage = { rows: LedgerRow[]; nextCursor: string | null };
+
+/**
+ * The ledger: rows are appended on the request path without waiting and written in batches off
+ * it. `flush` resolves once every row appended before the call is durable.
+ */
+export interface Ledger {
+  append(row: LedgerRow): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Rows not yet written. */
+  pending(): number;
+  /** Raw rows, newest first, paginated by an opaque cursor. */
+  queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage;
+}

@@ -1,0 +1,209 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import type { Ledger, RequestPage, RowFilter } from './ledger.js';
+import type { LedgerRow } from './row.js';
+import { rowFromRecord, rowToRecord, type RowRecord } from './sqlite-record.js';
+
+/** Versioned migrations; each runs once, in order, inside a transaction. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE requests (
+     request_id TEXT PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     org TEXT NOT NULL, team TEXT NOT NULL, user TEXT NOT NULL, endpoint TEXT NOT NULL,
+     provider TEXT NOT NULL, upstream TEXT NOT NULL, model TEXT NOT NULL,
+     resolved_model TEXT, deployment TEXT,
+     status INTEGER NOT NULL, decision TEXT NOT NULL, reason TEXT, streamed INTEGER NOT NULL,
+     input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+     cache_write_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+     reasoning_tokens INTEGER NOT NULL,
+     cost_pico INTEGER,
+     usage_source TEXT NOT NULL, price_source TEXT, flags TEXT NOT NULL,
+     latency_ms INTEGER NOT NULL, tags TEXT NOT NULL, key_id TEXT,
+     counted_input_tokens INTEGER NOT NULL, counted_output_tokens INTEGER NOT NULL
+   ) STRICT`,
+  `CREATE INDEX requests_ts ON requests (ts DESC, request_id DESC)`,
+  `CREATE INDEX requests_org_ts ON requests (org, ts)`,
+];
+
+const FILTER_COLUMNS = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'decision'] as const;
+
+export type SqliteLedgerOptions = {
+  /** File path, or `:memory:`. */
+  path: string;
+  logger: Logger;
+  /** Flush when this many rows are queued. @default 500 */
+  batchSize?: number;
+  /** Flush at least this often while rows are queued. @default 50 */
+  flushIntervalMs?: number;
+};
+
+/** Opens (and migrates) a SQLite ledger file; `sqlite:./spendgate.db` in the config. */
+export function openSqliteLedger(opts: SqliteLedgerOptions): SqliteLedger {
+  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+  const db = new Database(opts.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return new SqliteLedger(db, opts);
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const done = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  MIGRATIONS.forEach((sql, index) => {
+    const version = index + 1;
+    if (done.has(version)) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+    })();
+  });
+}
+
+/** The embedded ledger: one writer, batched inserts, idempotent by request id. */
+export class SqliteLedger implements Ledger {
+  readonly db: Database.Database;
+  private readonly logger: Logger;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private queue: LedgerRow[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private failing = false;
+  private readonly insert: Database.Statement;
+  private readonly writeBatch: (rows: LedgerRow[]) => void;
+
+  constructor(db: Database.Database, opts: SqliteLedgerOptions) {
+    this.db = db;
+    this.logger = opts.logger;
+    this.batchSize = opts.batchSize ?? 500;
+    this.flushIntervalMs = opts.flushIntervalMs ?? 50;
+    this.insert = db.prepare(
+      `INSERT OR IGNORE INTO requests VALUES (
+         @request_id, @ts, @org, @team, @user, @endpoint, @provider, @upstream, @model,
+         @resolved_model, @deployment, @status, @decision, @reason, @streamed,
+         @input_tokens, @cached_input_tokens, @cache_write_tokens, @output_tokens,
+         @reasoning_tokens, @cost_pico, @usage_source, @price_source, @flags, @latency_ms,
+         @tags, @key_id, @counted_input_tokens, @counted_output_tokens)`,
+    );
+    this.writeBatch = db.transaction((rows: LedgerRow[]) => {
+      for (const row of rows) this.insert.run(rowToRecord(row));
+    });
+  }
+
+  append(row: LedgerRow): void {
+    this.queue.push(row);
+    if (this.queue.length >= this.batchSize) {
+      // A full batch is written on the next turn of the event loop, never inside the request.
+      this.schedule(0);
+    } else {
+      this.schedule(this.flushIntervalMs);
+    }
+  }
+
+  pending(): number {
+    return this.queue.length;
+  }
+
+  async flush(): Promise<void> {
+    this.writeQueued();
+  }
+
+  async close(): Promise<void> {
+    this.writeQueued();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.queue.length > 0) {
+      this.logger.error({ event: 'ledger.rows_unwritten', rows: this.queue.length }, 'ledger closed with rows it could not write');
+    }
+    this.db.close();
+  }
+
+  queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage {
+    const { where, params } = whereClause(filter);
+    const after = cursor ? decodeCursor(cursor) : null;
+    if (after) {
+      where.push('(ts < @cursor_ts OR (ts = @cursor_ts AND request_id < @cursor_id))');
+      params.cursor_ts = after.ts;
+      params.cursor_id = after.id;
+    }
+    const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY ts DESC, request_id DESC LIMIT @limit`;
+    params.limit = limit + 1;
+
+    const records = this.db.prepare(sql).safeIntegers(true).all(params) as RowRecord[];
+    const rows = records.slice(0, limit).map(rowFromRecord);
+    const last = rows[rows.length - 1];
+    const nextCursor = records.length > limit && last ? encodeCursor(last.timestampMs, last.requestId) : null;
+    return { rows, nextCursor };
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer && delayMs > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.writeQueued();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private writeQueued(): void {
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      this.writeBatch(batch);
+      if (this.failing) this.logger.info({ event: 'ledger.flush_recovered' }, 'ledger writes succeed again');
+      this.failing = false;
+    } catch (err) {
+      // Keep the rows, in order, for the next attempt: a ledger row is never dropped.
+      this.queue = batch.concat(this.queue);
+      if (!this.failing) {
+        this.logger.error({ event: 'ledger.flush_failed', err: (err as Error).message, rows: batch.length }, 'ledger write failed; retrying');
+      }
+      this.failing = true;
+      this.schedule(1_000);
+    }
+  }
+}
+
+function whereClause(filter: RowFilter): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  for (const column of FILTER_COLUMNS) {
+    const value = filter[column];
+    if (value !== undefined) {
+      where.push(`${column} = @${column}`);
+      params[column] = value;
+    }
+  }
+  for (const [i, [name, value]] of Object.entries(filter.tags ?? {}).entries()) {
+    where.push(`json_extract(tags, @tag_path_${i}) = @tag_value_${i}`);
+    params[`tag_path_${i}`] = `$."${name.replace(/"/g, '')}"`;
+    params[`tag_value_${i}`] = value;
+  }
+  if (filter.fromMs !== undefined) {
+    where.push('ts >= @from_ms');
+    params.from_ms = filter.fromMs;
+  }
+  if (filter.toMs !== undefined) {
+    where.push('ts < @to_ms');
+    params.to_ms = filter.toMs;
+  }
+  return { where, params };
+}
+
+function encodeCursor(ts: number, id: string): string {
+  return Buffer.from(`${ts}:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ts: number; id: string } | null {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const colon = text.indexOf(':');
+  const ts = Number(text.slice(0, colon));
+  if (colon < 1 || !Number.isSafeInteger(ts)) return null;
+  return { ts, id: text.slice(colon + 1) };
+}

@@ -1,0 +1,20 @@
+import type { GatewayConfig } from '../config/prepare.js';
+import type { Clock } from '../clock.js';
+import type { IdentityResolver } from '../identity/index.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Logger } from '../log/logger.js';
+import type { Pricer } from '../pricing/index.js';
+import type { UpstreamPools } from './upstream-pool.js';
+import type { UpstreamLimits } from './upstream-limits.js';
+
+/** Everything the proxy path needs, built once per loaded config by the server's wiring. */
+export type ProxyDeps = {
+  config: GatewayConfig;
+  pricer: Pricer;
+  identity: IdentityResolver;
+  ledger: Ledger;
+  logger: Logger;
+  clock: Clock;
+  pools: UpstreamPools;
+  upstreamLimits: UpstreamLimits;
+};

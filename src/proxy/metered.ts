@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../errors.js';
+import { picoToDecimal } from '../money/money.js';
+import { completionText } from '../providers/completion-text.js';
+import { anthropicUsage } from '../providers/anthropic/usage.js';
+import { openaiUsage } from '../providers/openai/usage.js';
+import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.js';
+import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
+import type { StreamMeter } from '../providers/usage.js';
+import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
+import { countPromptTokens, countTextTokens } from '../tokens/index.js';
+import type { ProxyDeps } from './deps.js';
+import { sendError, streamErrorEvent } from './error-response.js';
+import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
+import { readBody } from './read-body.js';
+import { RequestRecord } from './request-record.js';
+import type { ProxyRoute } from './route.js';
+import { relaySse } from './stream-relay.js';
+import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
+
+type Body = Record<string, unknown>;
+
+/**
+ * One metered request, start to end: read and check the body, attribute it, price it, count
+ * the prompt, forward it, relay or buffer the answer, and record exactly one ledger row.
+ */
+export async function handleMetered(
+  deps: ProxyDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: ProxyRoute,
+  op: Operation,
+): Promise<void> {
+  const { clock, ledger } = deps;
+  const requestId = randomUUID();
+  const record = new RequestRecord(requestId, clock.now(), route.upstream, route.path);
+  const abort = new AbortController();
+  res.setHeader('x-spendgate-request-id', requestId);
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+
+  let countedInput = 0;
+  try {
+    const raw = await readBody(req, deps.config.listen.maxBodyBytes);
+    const body = parseBody(raw);
+    const identity = await deps.identity.resolve({ headers: req.headers, query: new URLSearchParams(route.search), path: route.path });
+    record.setIdentity(identity);
+
+    const model = modelOf(route, body);
+    const resolution = deps.pricer.resolve(model, route.upstream.provider);
+    record.setModel(model, route.deployment, resolution);
+    if (resolution.reject) {
+      throw new GatewayError('unknown_model', `model "${model}" has no price, and pricing.unknown_model is "reject"`);
+    }
+
+    countedInput = countPromptTokens(op, body, model).tokens;
+    const streamed = body.stream === true && op !== 'embeddings';
+    record.row.streamed = streamed;
+    const { forwardBody, hideUsageChunk } = withStreamUsage(route, op, body, raw, streamed);
+
+    const upstreamRes = await deps.pools.request(route.upstream, {
+      path: route.path + route.search,
+      method: req.method ?? 'POST',
+      headers: upstreamRequestHeaders(req.headers, route.upstream, {
+        credentialHeaders: identity.credentialHeaders,
+        identityEncoding: true,
+        bodyLength: forwardBody.length,
+      }),
+      body: forwardBody,
+      signal: abort.signal,
+    });
+    record.row.status = upstreamRes.statusCode;
+
+    const contentType = headerValue(upstreamRes.headers['content-type']) ?? '';
+    if (streamed && upstreamRes.statusCode < 300 && contentType.includes('text/event-stream')) {
+      const meter = op === 'messages'
+        ? createAnthropicStreamMeter({ countTokens: (text) => countTextTokens(model, text) })
+        : createOpenAiStreamMeter(op as 'chat' | 'completions' | 'responses', {
+            hideUsageChunk,
+            countTokens: (text) => countTextTokens(model, text),
+          });
+      await relayStream(res, upstreamRes, meter, record, countedInput, route.upstream.dialect);
+    } else {
+      await relayBuffered(deps, res, upstreamRes, op, model, record, countedInput);
+    }
+  } catch (err) {
+    const failure = toGatewayError(err, route.upstream);
+    if (abort.signal.aborted) record.flag('client_disconnected');
+    record.fail(failure.code === 'upstream_unavailable' ? 'error' : 'reject', failure.code, failure.httpStatus);
+    record.settleNothing(countedInput);
+    if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
+    if (failure.code === 'upstream_unavailable') {
+      deps.logger.warn({ event: 'upstream.failed', requestId, upstream: route.upstream.name, status: failure.httpStatus, err: failure.message }, 'upstream request failed');
+    }
+  } finally {
+    record.commit(ledger, clock.now());
+  }
+}
+
+/** A non-streamed answer: buffered so the cost header can go out with it, body unchanged. */
+async function relayBuffered(
+  deps: ProxyDeps,
+  res: ServerResponse,
+  upstreamRes: Dispatcher.ResponseData,
+  op: Operation,
+  model: string,
+  record: RequestRecord,
+  countedInput: number,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of upstreamRes.body) chunks.push(chunk as Buffer);
+  const buf = Buffer.concat(chunks);
+  const status = upstreamRes.statusCode;
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(upstreamRes.headers, { dropLength: true });
+  headers['content-length'] = buf.length;
+
+  if (status >= 400) {
+    // Failed provider calls are not billed; the row keeps the status and the prompt count.
+    record.flag('upstream_error');
+    record.settleNothing(countedInput);
+    if (status === 429) retryAfterFor429(deps, record.row.upstream, upstreamRes.headers, headers);
+  } else {
+    const parsed = parseJson(buf, headerValue(upstreamRes.headers['content-type']));
+    const usage = parsed ? usageOf(op, parsed) : null;
+    if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) record.flag('incomplete');
+    const countedOutput = usage ? 0 : countTextTokens(model, completionText(op, parsed));
+    const cost = record.settle(usage, { input: countedInput, output: countedOutput });
+    if (cost !== null) headers['x-spendgate-cost-usd'] = picoToDecimal(cost);
+  }
+
+  res.writeHead(status, headers);
+  res.end(buf);
+}
+
+/** A streamed answer: headers at once, then block by block, charged for what was delivered. */
+async function relayStream(
+  res: ServerResponse,
+  upstreamRes: Dispatcher.ResponseData,
+  meter: StreamMeter,
+  record: RequestRecord,
+  countedInput: number,
+  dialect: ErrorDialect,
+): Promise<void> {
+  res.writeHead(upstreamRes.statusCode, clientResponseHeaders(upstreamRes.headers, { dropLength: true }));
+  res.flushHeaders();
+
+  let ended: 'complete' | 'truncated' | 'failed' = 'failed';
+  try {
+    ended = await relaySse(upstreamRes.body as AsyncIterable<Buffer>, res, meter);
+  } catch (err) {
+    if (res.destroyed) {
+      record.flag('client_disconnected');
+    } else {
+      // The status line has gone: tell the client in the stream, in its API's error event.
+      record.flag('upstream_reset');
+      record.row.reason = 'upstream_unavailable';
+      record.row.decision = 'error';
+      res.write(streamErrorEvent(dialect, 'upstream_unavailable', `the upstream stream failed: ${describeUpstreamError(err)}`));
+    }
+  }
+  if (!res.destroyed) res.end();
+
+  const result = meter.result();
+  const counted = { input: countedInput, output: meter.countedOutputTokens() };
+  if (ended === 'complete' && result.usage) {
+    if (result.status === 'incomplete' || result.status === 'failed') record.flag('incomplete');
+    record.settle(result.usage, counted);
+    return;
+  }
+
+  // The stream did not deliver its final usage: charge what was delivered, as estimated.
+  if (ended === 'truncated') record.flag('truncated_stream');
+  if (ended !== 'complete' || !result.sawTerminator) record.flag('incomplete');
+  record.settle(partialUsage(result.usage, counted), counted, 'estimated');
+}
+
+/** Adds `stream_options.include_usage` for OpenAI streams whose client did not ask for usage. */
+function withStreamUsage(
+  route: ProxyRoute,
+  op: Operation,
+  body: Body,
+  raw: Buffer,
+  streamed: boolean,
+): { forwardBody: Buffer; hideUsageChunk: boolean } {
+  if (!streamed || (op !== 'chat' && op !== 'completions') || route.upstream.format === 'anthropic') {
+    return { forwardBody: raw, hideUsageChunk: false };
+  }
+  const options = isObject(body.stream_options) ? body.stream_options : {};
+  if (options.include_usage === true) return { forwardBody: raw, hideUsageChunk: false };
+  body.stream_options = { ...options, include_usage: true };
+  return { forwardBody: Buffer.from(JSON.stringify(body)), hideUsageChunk: true };
+}
+
+function partialUsage(reported: Usage | null, counted: { input: number; output: number }): Usage {
+  if (!reported) return { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.output };
+  return {
+    ...reported,
+    inputTokens: reported.inputTokens || counted.input,
+    outputTokens: Math.max(reported.outputTokens, counted.output),
+  };
+}
+
+function usageOf(op: Operation, body: Body): Usage | null {
+  return op === 'messages' ? anthropicUsage(body.usage) : openaiUsage(body.usage);
+}
+
+function modelOf(route: ProxyRoute, body: Body): string {
+  if (route.deployment) return route.upstream.deployments[route.deployment] ?? route.deployment;
+  if (typeof body.model === 'string' && body.model.trim() !== '') return body.model;
+  throw new GatewayError('invalid_request', 'the request body has no "model"');
+}
+
+function parseBody(raw: Buffer): Body {
+  if (raw.length === 0) throw new GatewayError('invalid_request', 'the request body is empty; a JSON object was expected');
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('invalid_request', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(value)) throw new GatewayError('invalid_request', 'the request body must be a JSON object');
+  return value;
+}
+
+function parseJson(buf: Buffer, contentType: string | undefined): Body | null {
+  if (contentType && !contentType.includes('json')) return null;
+  try {
+    const value: unknown = JSON.parse(buf.toString('utf8'));
+    return isObject(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function isObject(value: unknown): value is Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
+import { GatewayError } from '../errors.js';
+import type { ProxyDeps } from './deps.js';
+import { sendError } from './error-response.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { RequestRecord } from './request-record.js';
+import type { ProxyRoute } from './route.js';
+import { toGatewayError } from './upstream-errors.js';
+
+/**
+ * Endpoints Spendgate does not meter (files, batches, images, audio, GETs): streamed through in
+ * both directions without buffering, attributed, and recorded with cost null and the flag
+ * `unmetered` — unless the upstream says `unmetered: reject`.
+ */
+export async function handleUnmetered(
+  deps: ProxyDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: ProxyRoute,
+): Promise<void> {
+  const requestId = randomUUID();
+  const record = new RequestRecord(requestId, deps.clock.now(), route.upstream, route.path);
+  const abort = new AbortController();
+  record.flag('unmetered');
+  res.setHeader('x-spendgate-request-id', requestId);
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+
+  try {
+    const identity = await deps.identity.resolve({ headers: req.headers, query: new URLSearchParams(route.search), path: route.path });
+    record.setIdentity(identity);
+    if (route.upstream.unmetered === 'reject') {
+      throw new GatewayError('invalid_request', `${req.method} ${route.path} is not metered by Spendgate, and upstream "${route.upstream.name}" refuses unmetered endpoints`);
+    }
+    const limit = deps.config.listen.maxBodyBytes;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      throw new GatewayError('request_too_large', `request body is larger than the gateway's limit (listen.max_body_mb)`);
+    }
+
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const upstreamRes = await deps.pools.request(route.upstream, {
+      path: route.path + route.search,
+      method: req.method ?? 'GET',
+      headers: upstreamRequestHeaders(req.headers, route.upstream, {
+        credentialHeaders: identity.credentialHeaders,
+        identityEncoding: false,
+        bodyLength: Number.isFinite(declared) ? declared : null,
+      }),
+      body: hasBody ? req.pipe(byteLimit(limit)) : null,
+      signal: abort.signal,
+    });
+
+    record.row.status = upstreamRes.statusCode;
+    res.writeHead(upstreamRes.statusCode, clientResponseHeaders(upstreamRes.headers, { dropLength: false }));
+    for await (const chunk of upstreamRes.body) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+    record.row.costPico = null;
+  } catch (err) {
+    const failure = toGatewayError(err, route.upstream);
+    record.fail(failure.code === 'upstream_unavailable' ? 'error' : 'reject', failure.code, failure.httpStatus);
+    record.row.costPico = 0n;
+    if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
+  } finally {
+    record.commit(deps.ledger, deps.clock.now());
+  }
+}
+
+/** Fails a streamed body that grows past the limit, for clients that send no content-length. */
+function byteLimit(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new GatewayError('request_too_large', 'request body is larger than the gateway limit'));
+      else done(null, chunk);
+    },
+  });
+}

@@ -1,0 +1,60 @@
+import type { ServerResponse } from 'node:http';
+import { SseParser, terminatedRaw, type SseBlock } from '../sse/parser.js';
+import type { StreamMeter } from '../providers/usage.js';
+
+/** How a relayed stream ended when neither side failed. */
+export type RelayEnd = 'complete' | 'truncated';
+
+/**
+ * Relays an SSE body block by block: each complete block's bytes go to the client unchanged
+ * unless the meter hides it. A last block without its blank line is passed on terminated when
+ * it is whole, and dropped when it is a truncated fragment (SPEC "Modes", exceptions 1 and 2).
+ * Throws what the upstream body throws (reset, timeout, abort when the client left).
+ */
+export async function relaySse(
+  body: AsyncIterable<Buffer>,
+  res: ServerResponse,
+  meter: StreamMeter,
+): Promise<RelayEnd> {
+  const parser = new SseParser();
+  for await (const chunk of body) {
+    const blocks = parser.push(chunk);
+    if (blocks.length === 0) continue;
+
+    res.cork();
+    let flowing = true;
+    for (const block of blocks) if (meter.onBlock(block)) flowing = res.write(block.raw);
+    res.uncork();
+    if (!flowing) await drained(res);
+  }
+
+  const last = parser.end();
+  if (!last) return 'complete';
+  if (!isWhole(last)) return 'truncated';
+  if (meter.onBlock(last)) res.write(terminatedRaw(last));
+  return 'complete';
+}
+
+/** A last block is whole when its data is the `[DONE]` sentinel or parses as JSON. */
+function isWhole(block: SseBlock): boolean {
+  if (!block.hasData) return false;
+  if (block.data === '[DONE]') return true;
+  try {
+    JSON.parse(block.data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

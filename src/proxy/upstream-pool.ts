@@ -1,0 +1,42 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { PreparedUpstream } from '../config/prepare.js';
+
+/**
+ * One keep-alive connection pool per upstream origin. node:http in front of an undici Pool was
+ * the cheapest relay measured on Node 20 (fetch() cost several times the CPU per request).
+ */
+export class UpstreamPools {
+  private readonly pools = new Map<string, Pool>();
+
+  /** Sends one request upstream; `timeoutMs` bounds the wait for headers and each body gap. */
+  request(
+    upstream: PreparedUpstream,
+    opts: { path: string; method: string; headers: Record<string, string | string[]>; body: Buffer | NodeJS.ReadableStream | null; signal: AbortSignal },
+  ): Promise<Dispatcher.ResponseData> {
+    return this.poolFor(upstream).request({
+      path: upstream.basePath + opts.path,
+      method: opts.method as Dispatcher.HttpMethod,
+      headers: opts.headers,
+      body: opts.body as Dispatcher.DispatchOptions['body'],
+      signal: opts.signal,
+      headersTimeout: upstream.timeoutMs,
+      bodyTimeout: upstream.timeoutMs,
+    });
+  }
+
+  /** Closes every pool, letting requests in flight finish. */
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    this.pools.clear();
+  }
+
+  private poolFor(upstream: PreparedUpstream): Pool {
+    const key = `${upstream.origin}|${upstream.connections}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(upstream.origin, { connections: upstream.connections, keepAliveTimeout: 30_000 });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+}

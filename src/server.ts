@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { handleAdmin, sendJson } from './api/admin.js';
+import { systemClock, type Clock } from './clock.js';
+import type { GatewayConfig } from './config/prepare.js';
+import { GatewayError } from './errors.js';
+import { createIdentityResolver, KeyStore } from './identity/index.js';
+import type { Ledger } from './ledger/ledger.js';
+import { openLedger } from './ledger/open.js';
+import { silentLogger, type Logger } from './log/logger.js';
+import { createPricer } from './pricing/index.js';
+import type { ProxyDeps } from './proxy/deps.js';
+import { sendError } from './proxy/error-response.js';
+import { handleMetered } from './proxy/metered.js';
+import { handleUnmetered } from './proxy/passthrough.js';
+import { matchRoute } from './proxy/route.js';
+import { UpstreamLimits } from './proxy/upstream-limits.js';
+import { UpstreamPools } from './proxy/upstream-pool.js';
+
+export type GatewayOptions = {
+  logger?: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Use this ledger instead of opening the one the config names. */
+  ledger?: Ledger;
+};
+
+/** A gateway built from one config: the HTTP server and everything behind it. */
+export type Gateway = {
+  server: Server;
+  deps: ProxyDeps;
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), flushes the ledger. */
+  close(graceMs?: number): Promise<void>;
+};
+
+/** Wires a gateway together; nothing listens until `listen`. */
+export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Gateway {
+  const logger = opts.logger ?? silentLogger();
+  const clock = opts.clock ?? systemClock;
+  const env = opts.env ?? process.env;
+  const baseDir = dirname(config.file);
+  const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
+  const keysFile = config.raw.identity?.api_keys?.file;
+
+  const deps: ProxyDeps = {
+    config,
+    pricer: createPricer(config.raw.pricing),
+    identity: createIdentityResolver(
+      { identity: config.raw.identity, attribution: config.raw.attribution, requireCredential: config.requireCredential },
+      { env, keyStore: keysFile ? new KeyStore(resolvePath(baseDir, keysFile), clock) : undefined, baseDir, clock },
+    ),
+    ledger,
+    logger,
+    clock,
+    pools: new UpstreamPools(),
+    upstreamLimits: new UpstreamLimits(),
+  };
+
+  let closing = false;
+  const server = createServer((req, res) => {
+    dispatch(deps, req, res, () => closing).catch((err: unknown) => {
+      logger.error({ event: 'request.unhandled', err: (err as Error).message }, 'request failed unexpectedly');
+      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: { message: 'internal error', type: 'internal_error', code: 'internal_error' } }));
+      else res.destroy();
+    });
+  });
+
+  return {
+    server,
+    deps,
+    listen(port = config.listen.port, host = config.listen.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve(server.address() as AddressInfo));
+      });
+    },
+    async close(graceMs = 10_000) {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await stopped;
+      clearTimeout(timer);
+      await deps.ledger.close();
+      await deps.pools.close();
+    },
+  };
+}
+
+async function dispatch(deps: ProxyDeps, req: IncomingMessage, res: ServerResponse, closing: () => boolean): Promise<void> {
+  const url = req.url ?? '/';
+  if (url === '/livez') return sendJson(res, 200, '{"status":"ok"}');
+  if (url === '/readyz') {
+    return closing()
+      ? sendJson(res, 503, '{"status":"shutting_down"}')
+      : sendJson(res, 200, JSON.stringify({ status: 'ready', config_version: deps.config.version }));
+  }
+  if (url.startsWith('/api/v1/')) return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
+
+  const route = matchRoute(url, req.method ?? 'GET', deps.config.upstreams);
+  if ('unknown' in route) {
+    const dialect = url.includes('/messages') ? 'anthropic' : 'openai';
+    const known = [...deps.config.upstreams.keys()].map((n) => `/${n}`).join(', ');
+    return sendError(res, dialect, new GatewayError('unknown_upstream', `no upstream named "${route.unknown}"; configured: ${known}`));
+  }
+  if (route.op) return handleMetered(deps, req, res, route, route.op);
+  return handleUnmetered(deps, req, res, route);
+}
+
+function resolvePath(baseDir: string, file: string): string {
+  return file.startsWith('/') ? file : `${baseDir}/${file}`;
+}

@@ -1,0 +1,33 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigText } from '../../src/config/load.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
+import type { SqliteLedger } from '../../src/ledger/sqlite.js';
+import type { LedgerRow } from '../../src/ledger/row.js';
+
+export type TestGateway = Gateway & { url: string; dir: string; rows(): Promise<LedgerRow[]> };
+
+/** Starts a gateway on 127.0.0.1 from YAML text, with its ledger in a fresh temp folder. */
+export async function startGateway(yaml: string, opts: GatewayOptions & { files?: Record<string, string> } = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'spendgate-test-'));
+  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
+  const file = join(dir, 'spendgate.yaml');
+  writeFileSync(file, yaml);
+  const config = loadConfigText(yaml, file, opts.env ?? {});
+  const gateway = createGateway(config, opts);
+  const address = await gateway.listen(0, '127.0.0.1');
+  return Object.assign(gateway, {
+    url: `http://127.0.0.1:${address.port}`,
+    dir,
+    async rows() {
+      await gateway.deps.ledger.flush();
+      return gateway.deps.ledger.queryRequests({}, 1000).rows.reverse();
+    },
+  });
+}
+
+/** The SQLite handle behind a test gateway's ledger, for direct checks. */
+export function sqliteOf(gateway: Gateway): SqliteLedger {
+  return gateway.deps.ledger as SqliteLedger;
+}
