@@ -5,7 +5,7 @@ import { handleAdmin, sendJson } from './api/admin.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config/prepare.js';
 import { GatewayError } from './errors.js';
-import { createIdentityResolver, KeyStore } from './identity/index.js';
+import { createIdentityResolver } from './identity/index.js';
 import type { Ledger } from './ledger/ledger.js';
 import { openLedger } from './ledger/open.js';
 import { silentLogger, type Logger } from './log/logger.js';
@@ -42,14 +42,13 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   const env = opts.env ?? process.env;
   const baseDir = dirname(config.file);
   const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
-  const keysFile = config.raw.identity?.api_keys?.file;
 
   const deps: ProxyDeps = {
     config,
-    pricer: createPricer(config.raw.pricing),
+    pricer: createPricer(config.raw.pricing, { nowMs: () => clock.now() }),
     identity: createIdentityResolver(
       { identity: config.raw.identity, attribution: config.raw.attribution, requireCredential: config.requireCredential },
-      { env, keyStore: keysFile ? new KeyStore(resolvePath(baseDir, keysFile), clock) : undefined, baseDir, clock },
+      { env, baseDir, clock },
     ),
     ledger,
     logger,
@@ -107,8 +106,4 @@ async function dispatch(deps: ProxyDeps, req: IncomingMessage, res: ServerRespon
   }
   if (route.op) return handleMetered(deps, req, res, route, route.op);
   return handleUnmetered(deps, req, res, route);
-}
-
-function resolvePath(baseDir: string, file: string): string {
-  return file.startsWith('/') ? file : `${baseDir}/${file}`;
 }

@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       return runPrice(configFile, { model: positionals[0], input, output, cached, cacheWrite, provider }, out);
     }
     case 'keys':
-      return runKeys(rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')), { file: keysFile(configFile), out });
+      return runKeys(rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')), { file: keysFile(configFile), out, err: (line) => console.error(line) });
     default:
       out(`unknown command "${command}"\n\n${USAGE}`);
       return 1;

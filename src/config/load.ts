@@ -32,7 +32,7 @@ export function checkConfigText(
   env: NodeJS.ProcessEnv = process.env,
 ): { config: ParsedConfig | null; problems: Problem[]; warnings: Problem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];

@@ -1,4 +1,5 @@
 import type { Operation } from './types.js';
+import { isRecord as isObject } from './usage.js';
 
 /**
  * The generated text of a non-streamed response, for counting completion tokens when the
@@ -51,8 +52,4 @@ function pushText(parts: string[], value: unknown): void {
 
 function arrayOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -8,7 +8,7 @@ import { anthropicUsage } from '../providers/anthropic/usage.js';
 import { openaiUsage } from '../providers/openai/usage.js';
 import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.js';
 import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
-import type { StreamMeter } from '../providers/usage.js';
+import { isRecord as isObject, type StreamMeter } from '../providers/usage.js';
 import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
 import { countPromptTokens, countTextTokens } from '../tokens/index.js';
 import type { ProxyDeps } from './deps.js';
@@ -18,7 +18,7 @@ import { readBody } from './read-body.js';
 import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
 import { relaySse } from './stream-relay.js';
-import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
+import { assertUpstreamKey, describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
 
 type Body = Record<string, unknown>;
 
@@ -48,9 +48,10 @@ export async function handleMetered(
     const body = parseBody(raw);
     const identity = await deps.identity.resolve({ headers: req.headers, query: new URLSearchParams(route.search), path: route.path });
     record.setIdentity(identity);
+    assertUpstreamKey(route.upstream);
 
     const model = modelOf(route, body);
-    const resolution = deps.pricer.resolve(model, route.upstream.provider);
+    const resolution = deps.pricer.resolve(model, route.upstream.provider, record.row.timestampMs);
     record.setModel(model, route.deployment, resolution);
     if (resolution.reject) {
       throw new GatewayError('unknown_model', `model "${model}" has no price, and pricing.unknown_model is "reject"`);
@@ -233,8 +234,4 @@ function parseJson(buf: Buffer, contentType: string | undefined): Body | null {
   } catch {
     return null;
   }
-}
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -7,7 +7,7 @@ import { sendError } from './error-response.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
-import { toGatewayError } from './upstream-errors.js';
+import { assertUpstreamKey, toGatewayError } from './upstream-errors.js';
 
 /**
  * Endpoints Spendgate does not meter (files, batches, images, audio, GETs): streamed through in
@@ -32,6 +32,7 @@ export async function handleUnmetered(
   try {
     const identity = await deps.identity.resolve({ headers: req.headers, query: new URLSearchParams(route.search), path: route.path });
     record.setIdentity(identity);
+    assertUpstreamKey(route.upstream);
     if (route.upstream.unmetered === 'reject') {
       throw new GatewayError('invalid_request', `${req.method} ${route.path} is not metered by Spendgate, and upstream "${route.upstream.name}" refuses unmetered endpoints`);
     }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { SseParser, terminatedRaw, type SseBlock } from '../sse/parser.js';
+import { SseParser, terminatedRaw } from '../sse/parser.js';
 import type { StreamMeter } from '../providers/usage.js';
 
 /** How a relayed stream ended when neither side failed. */
@@ -28,23 +28,14 @@ export async function relaySse(
     if (!flowing) await drained(res);
   }
 
+  // The meter refuses an unterminated last block whose data is not whole (a cut-off fragment).
   const last = parser.end();
   if (!last) return 'complete';
-  if (!isWhole(last)) return 'truncated';
-  if (meter.onBlock(last)) res.write(terminatedRaw(last));
-  return 'complete';
-}
-
-/** A last block is whole when its data is the `[DONE]` sentinel or parses as JSON. */
-function isWhole(block: SseBlock): boolean {
-  if (!block.hasData) return false;
-  if (block.data === '[DONE]') return true;
-  try {
-    JSON.parse(block.data);
-    return true;
-  } catch {
-    return false;
+  if (meter.onBlock(last)) {
+    res.write(terminatedRaw(last));
+    return 'complete';
   }
+  return last.hasData ? 'truncated' : 'complete';
 }
 
 function drained(res: ServerResponse): Promise<void> {

@@ -20,6 +20,16 @@ export function toGatewayError(err: unknown, upstream: Pick<PreparedUpstream, 'n
   return new GatewayError('upstream_unavailable', `upstream "${upstream.name}" failed: ${describeUpstreamError(err)}`, { cause: err });
 }
 
+/**
+ * An upstream whose key variable is configured but not set is unusable: forwarding without
+ * the key would fail at the provider, or worse, pass a client's credential on.
+ */
+export function assertUpstreamKey(upstream: PreparedUpstream): void {
+  if (upstream.holdsKey && !upstream.apiKey) {
+    throw new GatewayError('upstream_unavailable', `upstream "${upstream.name}" has no provider key: its api_key_env variable is not set`);
+  }
+}
+
 /** A short, secret-free description of a network or protocol failure. */
 export function describeUpstreamError(err: unknown): string {
   const code = (err as { code?: string }).code;

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../log/logger.js';
+import type { LedgerRow } from './row.js';
+import { openSqliteLedger } from './sqlite.js';
+
+function row(id: string, ts: number, extra: Partial<LedgerRow> = {}): LedgerRow {
+  return {
+    requestId: id, timestampMs: ts, org: 'acme', team: 't', user: 'u', endpoint: '/v1/chat/completions',
+    provider: 'openai', upstream: 'openai', model: 'gpt-4o', resolvedModel: 'gpt-4o', deployment: null,
+    status: 200, decision: 'allow', reason: null, streamed: false, inputTokens: 10, cachedInputTokens: 0,
+    cacheWriteTokens: 0, outputTokens: 5, reasoningTokens: 0, costPico: 75_000_000n, usageSource: 'provider',
+    priceSource: 'catalogue', flags: [], latencyMs: 12, tags: { app: 'x' }, keyId: null,
+    countedInputTokens: 10, countedOutputTokens: 0, ...extra,
+  };
+}
+
+describe('sqlite ledger', () => {
+  it('writes batched rows and reads them back exactly, newest first', async () => {
+    const ledger = openSqliteLedger({ path: ':memory:', logger: silentLogger() });
+    ledger.append(row('a', 1000, { costPico: 9_007_199_254_740_993n }));
+    ledger.append(row('b', 2000, { costPico: null, flags: ['unpriced_model'] }));
+    expect(ledger.pending()).toBe(2);
+
+    await ledger.flush();
+
+    const { rows } = ledger.queryRequests({}, 10);
+    expect(ledger.pending()).toBe(0);
+    expect(rows.map((r) => r.requestId)).toEqual(['b', 'a']);
+    expect(rows[1]?.costPico).toBe(9_007_199_254_740_993n);
+    expect(rows[0]).toMatchObject({ costPico: null, flags: ['unpriced_model'], tags: { app: 'x' } });
+    await ledger.close();
+  });
+
+  it('keeps one row per request id even when a row is appended twice', async () => {
+    const ledger = openSqliteLedger({ path: ':memory:', logger: silentLogger() });
+    ledger.append(row('a', 1000));
+    ledger.append(row('a', 1000));
+
+    await ledger.flush();
+
+    expect(ledger.queryRequests({}, 10).rows).toHaveLength(1);
+    await ledger.close();
+  });
+
+  it('pages by cursor and filters on dimensions and tags', async () => {
+    const ledger = openSqliteLedger({ path: ':memory:', logger: silentLogger() });
+    for (let i = 0; i < 5; i++) ledger.append(row(`r${i}`, 1000 + i, { org: i % 2 ? 'beta' : 'acme' }));
+    await ledger.flush();
+
+    const first = ledger.queryRequests({ org: 'acme' }, 2);
+    const second = ledger.queryRequests({ org: 'acme' }, 2, first.nextCursor);
+
+    expect(first.rows.map((r) => r.requestId)).toEqual(['r4', 'r2']);
+    expect(second.rows.map((r) => r.requestId)).toEqual(['r0']);
+    expect(second.nextCursor).toBeNull();
+    expect(ledger.queryRequests({ tags: { app: 'nope' } }, 10).rows).toEqual([]);
+    await ledger.close();
+  });
+});
