@@ -10,6 +10,7 @@ import type { Ledger } from './ledger/ledger.js';
 import { openLedger } from './ledger/open.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { createPricer } from './pricing/index.js';
+import { loadEncoding } from './tokens/index.js';
 import type { ProxyDeps } from './proxy/deps.js';
 import { sendError } from './proxy/error-response.js';
 import { handleMetered } from './proxy/metered.js';
@@ -41,6 +42,9 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
   const baseDir = dirname(config.file);
+  // Loading a tokenizer's ranks takes 100–250 ms: do it now, not on the first request.
+  loadEncoding('o200k_base');
+  loadEncoding('cl100k_base');
   const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
 
   const deps: ProxyDeps = {

@@ -9,6 +9,18 @@ export type RowFilter = Partial<Record<'org' | 'team' | 'user' | 'endpoint' | 'm
 
 export type RequestPage = { rows: LedgerRow[]; nextCursor: string | null };
 
+/** A dimension to group spend by: a column, or `tag:<name>`. */
+export type GroupKey = 'org' | 'team' | 'user' | 'endpoint' | 'model' | 'provider' | 'upstream' | 'key' | `tag:${string}`;
+
+/** One group's totals: its dimension values (by group key), exact cost and token sums. */
+export type SpendGroup = {
+  values: Record<string, string | null>;
+  costPico: bigint;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+};
+
 /**
  * The ledger: rows are appended on the request path without waiting and written in batches off
  * it. `flush` resolves once every row appended before the call is durable.
@@ -21,4 +33,6 @@ export interface Ledger {
   pending(): number;
   /** Raw rows, newest first, paginated by an opaque cursor. */
   queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage;
+  /** Spend of the rows matching `filter`, grouped by `groupBy` (one group when empty). */
+  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[];
 }

@@ -57,3 +57,25 @@ describe('sqlite ledger', () => {
     await ledger.close();
   });
 });
+
+describe('sqlite ledger: spend sums', () => {
+  it('groups exact spend by dimensions and tags, and skips unpriced rows', async () => {
+    const ledger = openSqliteLedger({ path: ':memory:', logger: silentLogger() });
+    ledger.append(row('a', 1000, { org: 'acme', costPico: 1n }));
+    ledger.append(row('b', 2000, { org: 'acme', costPico: 2n, tags: { app: 'y' } }));
+    ledger.append(row('c', 3000, { org: 'beta', costPico: null }));
+    await ledger.flush();
+
+    const byOrg = ledger.sumSpend({}, ['org']);
+    const byTag = ledger.sumSpend({ org: 'acme' }, ['tag:app']);
+    const since = ledger.sumSpend({ fromMs: 2000 }, []);
+
+    expect(byOrg).toEqual([
+      { values: { org: 'acme' }, costPico: 3n, requests: 2, inputTokens: 20, outputTokens: 10 },
+      { values: { org: 'beta' }, costPico: 0n, requests: 1, inputTokens: 10, outputTokens: 5 },
+    ]);
+    expect(byTag.map((g) => [g.values['tag:app'], g.costPico])).toEqual([['x', 1n], ['y', 2n]]);
+    expect(since[0]?.costPico).toBe(2n);
+    await ledger.close();
+  });
+});

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import type { Ledger, RequestPage, RowFilter } from './ledger.js';
+import type { GroupKey, Ledger, RequestPage, RowFilter, SpendGroup } from './ledger.js';
 import type { LedgerRow } from './row.js';
 import { rowFromRecord, rowToRecord, type RowRecord } from './sqlite-record.js';
 
@@ -138,6 +138,30 @@ export class SqliteLedger implements Ledger {
     const last = rows[rows.length - 1];
     const nextCursor = records.length > limit && last ? encodeCursor(last.timestampMs, last.requestId) : null;
     return { rows, nextCursor };
+  }
+
+  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[] {
+    const { where, params } = whereClause(filter);
+    const columns = groupBy.map((key, i) => {
+      if (!key.startsWith('tag:')) return `${key === 'key' ? 'key_id' : key} AS g${i}`;
+      params[`group_tag_${i}`] = `$."${key.slice(4).replace(/"/g, '')}"`;
+      return `json_extract(tags, @group_tag_${i}) AS g${i}`;
+    });
+    // Sums of integer pico-dollars stay exact; SQLite raises on 64-bit overflow, far above
+    // any single group's spend (9.2 million USD).
+    const sql = `SELECT ${[...columns, 'SUM(COALESCE(cost_pico, 0)) AS cost', 'COUNT(*) AS n',
+      'SUM(input_tokens) AS input', 'SUM(output_tokens) AS output'].join(', ')}
+      FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => `g${i}`).join(', ')}` : ''}`;
+
+    const records = this.db.prepare(sql).safeIntegers(true).all(params) as Record<string, unknown>[];
+    return records.map((r) => ({
+      values: Object.fromEntries(groupBy.map((key, i) => [key, (r[`g${i}`] as string | null) ?? null])),
+      costPico: BigInt((r.cost as bigint | null) ?? 0n),
+      requests: Number(r.n),
+      inputTokens: Number(r.input ?? 0),
+      outputTokens: Number(r.output ?? 0),
+    }));
   }
 
   private schedule(delayMs: number): void {

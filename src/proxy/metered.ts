@@ -10,7 +10,7 @@ import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.
 import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
 import { isRecord as isObject, type StreamMeter } from '../providers/usage.js';
 import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
-import { countPromptTokens, countTextTokens } from '../tokens/index.js';
+import { countPromptTokens, countTextTokens, rawTextTokens, scaleTokenCount } from '../tokens/index.js';
 import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
@@ -77,13 +77,12 @@ export async function handleMetered(
 
     const contentType = headerValue(upstreamRes.headers['content-type']) ?? '';
     if (streamed && upstreamRes.statusCode < 300 && contentType.includes('text/event-stream')) {
+      // Deltas are counted raw and scaled once at the end (see rawTextTokens).
+      const countTokens = (text: string): number => rawTextTokens(model, text);
       const meter = op === 'messages'
-        ? createAnthropicStreamMeter({ countTokens: (text) => countTextTokens(model, text) })
-        : createOpenAiStreamMeter(op as 'chat' | 'completions' | 'responses', {
-            hideUsageChunk,
-            countTokens: (text) => countTextTokens(model, text),
-          });
-      await relayStream(res, upstreamRes, meter, record, countedInput, route.upstream.dialect);
+        ? createAnthropicStreamMeter({ countTokens })
+        : createOpenAiStreamMeter(op as 'chat' | 'completions' | 'responses', { hideUsageChunk, countTokens });
+      await relayStream(res, upstreamRes, meter, record, countedInput, route.upstream.dialect, model);
     } else {
       await relayBuffered(deps, res, upstreamRes, op, model, record, countedInput);
     }
@@ -144,6 +143,7 @@ async function relayStream(
   record: RequestRecord,
   countedInput: number,
   dialect: ErrorDialect,
+  model: string,
 ): Promise<void> {
   res.writeHead(upstreamRes.statusCode, clientResponseHeaders(upstreamRes.headers, { dropLength: true }));
   res.flushHeaders();
@@ -165,7 +165,7 @@ async function relayStream(
   if (!res.destroyed) res.end();
 
   const result = meter.result();
-  const counted = { input: countedInput, output: meter.countedOutputTokens() };
+  const counted = { input: countedInput, output: scaleTokenCount(model, meter.countedOutputTokens()) };
   if (ended === 'complete' && result.usage) {
     if (result.status === 'incomplete' || result.status === 'failed') record.flag('incomplete');
     record.settle(result.usage, counted);

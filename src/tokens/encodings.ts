@@ -1,0 +1,94 @@
+import { createRequire } from 'node:module';
+
+/** The OpenAI BPE encodings Spendgate counts exactly. */
+export type EncodingName = 'o200k_base' | 'cl100k_base';
+
+/** Counts the tokens of one string with one encoding, treating special-token text as text. */
+export type RawCounter = (text: string) => number;
+
+type EncodingModule = {
+  countTokens: (text: string, options: { disallowedSpecial: Set<string> }) => number;
+};
+
+/**
+ * Model-name prefixes and their encodings, most specific first: `gpt-4o` must be tried before
+ * `gpt-4`, which is cl100k. A prefix matches the whole name or a name that continues with a
+ * separator, so dated snapshots (`gpt-4o-2024-08-06`) and variants (`o3-mini`) share it.
+ */
+const PREFIXES: readonly (readonly [string, EncodingName])[] = [
+  ['chatgpt-4o', 'o200k_base'],
+  ['gpt-4o', 'o200k_base'],
+  ['gpt-4.1', 'o200k_base'],
+  ['gpt-4.5', 'o200k_base'],
+  ['gpt-5', 'o200k_base'],
+  ['gpt-oss', 'o200k_base'],
+  ['o1', 'o200k_base'],
+  ['o3', 'o200k_base'],
+  ['o4', 'o200k_base'],
+  ['gpt-4', 'cl100k_base'],
+  ['gpt-3.5', 'cl100k_base'],
+  // Azure names its 3.5 deployments' models without the dot.
+  ['gpt-35', 'cl100k_base'],
+  ['text-embedding-3', 'cl100k_base'],
+  ['text-embedding-ada-002', 'cl100k_base'],
+];
+
+const SEPARATORS = new Set(['-', '.', ':', '_', '@']);
+
+/**
+ * The base model name a tokenizer decision is made on: lower case, without an `ft:` fine-tune
+ * wrapper and without provider path prefixes such as `openai/` or `azure/`.
+ * @example baseModelName('ft:gpt-4o-mini-2024-07-18:org::id') // 'gpt-4o-mini-2024-07-18'
+ */
+export function baseModelName(model: string): string {
+  let name = model.trim().toLowerCase();
+
+  // A fine-tune id is `ft:<base>:<org>:<suffix>:<id>`; only the base says how it tokenizes.
+  if (name.startsWith('ft:')) {
+    name = name.slice(3);
+    const end = name.indexOf(':');
+    if (end >= 0) name = name.slice(0, end);
+  }
+
+  const slash = name.lastIndexOf('/');
+  return slash >= 0 ? name.slice(slash + 1) : name;
+}
+
+/** The encoding a model uses, or `null` when no exact tokenizer is known and an estimate is due. */
+export function encodingForModel(model: string): EncodingName | null {
+  const name = baseModelName(model);
+
+  for (const [prefix, encoding] of PREFIXES) {
+    if (!name.startsWith(prefix)) continue;
+    const next = name.charAt(prefix.length);
+    if (next === '' || SEPARATORS.has(next)) return encoding;
+  }
+  return null;
+}
+
+// Loaded through `require` so that each rank table (2.4 MB for o200k) is parsed only when a
+// model first needs it, synchronously, on the request path's first use.
+const requireCjs = createRequire(import.meta.url);
+const MODULES: Record<EncodingName, string> = {
+  o200k_base: 'gpt-tokenizer/encoding/o200k_base',
+  cl100k_base: 'gpt-tokenizer/encoding/cl100k_base',
+};
+const loaded = new Map<EncodingName, RawCounter>();
+
+// An empty disallowed set makes `<|endoftext|>` in user text count as ordinary text, as the
+// provider bills it, instead of throwing.
+const COUNT_OPTIONS = { disallowedSpecial: new Set<string>() };
+
+/**
+ * The raw counter of an encoding, loading its rank table on first use and once only; call it at
+ * startup to keep the load off the first request.
+ */
+export function loadEncoding(name: EncodingName): RawCounter {
+  const cached = loaded.get(name);
+  if (cached) return cached;
+
+  const mod = requireCjs(MODULES[name]) as EncodingModule;
+  const counter: RawCounter = (text) => mod.countTokens(text, COUNT_OPTIONS);
+  loaded.set(name, counter);
+  return counter;
+}
