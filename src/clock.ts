@@ -5,7 +5,9 @@ export type Clock = { now(): number };
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A clock that only moves when told to, for tests. */
-export function fakeClock(startMs: number): Clock & { advance(ms: number): void; set(ms: number): void } {
+export function fakeClock(
+  startMs: number,
+): Clock & { advance(ms: number): void; set(ms: number): void } {
   let nowMs = startMs;
   return {
     now: () => nowMs,

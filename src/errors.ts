@@ -29,7 +29,11 @@ export class GatewayError extends Error {
   /** Seconds the client should wait, for rejections that clear on their own. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: Reason, message: string, options: { cause?: unknown; retryAfterSeconds?: number; httpStatus?: number } = {}) {
+  constructor(
+    code: Reason,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number; httpStatus?: number } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
@@ -43,7 +47,10 @@ export class ConfigError extends Error {
   readonly problems: readonly { path: string; message: string }[];
 
   constructor(file: string, problems: { path: string; message: string }[]) {
-    super(`${file}: ${problems.length} problem(s)\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'));
+    super(
+      `${file}: ${problems.length} problem(s)\n` +
+        problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -51,7 +51,11 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
     config,
     pricer: createPricer(config.raw.pricing, { nowMs: () => clock.now() }),
     identity: createIdentityResolver(
-      { identity: config.raw.identity, attribution: config.raw.attribution, requireCredential: config.requireCredential },
+      {
+        identity: config.raw.identity,
+        attribution: config.raw.attribution,
+        requireCredential: config.requireCredential,
+      },
       { env, baseDir, clock },
     ),
     ledger,
@@ -64,8 +68,18 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   let closing = false;
   const server = createServer((req, res) => {
     dispatch(deps, req, res, () => closing).catch((err: unknown) => {
-      logger.error({ event: 'request.unhandled', err: (err as Error).message }, 'request failed unexpectedly');
-      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: { message: 'internal error', type: 'internal_error', code: 'internal_error' } }));
+      logger.error(
+        { event: 'request.unhandled', err: (err as Error).message },
+        'request failed unexpectedly',
+      );
+      if (!res.headersSent)
+        sendJson(
+          res,
+          500,
+          JSON.stringify({
+            error: { message: 'internal error', type: 'internal_error', code: 'internal_error' },
+          }),
+        );
       else res.destroy();
     });
   });
@@ -92,21 +106,38 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   };
 }
 
-async function dispatch(deps: ProxyDeps, req: IncomingMessage, res: ServerResponse, closing: () => boolean): Promise<void> {
+async function dispatch(
+  deps: ProxyDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  closing: () => boolean,
+): Promise<void> {
   const url = req.url ?? '/';
   if (url === '/livez') return sendJson(res, 200, '{"status":"ok"}');
   if (url === '/readyz') {
     return closing()
       ? sendJson(res, 503, '{"status":"shutting_down"}')
-      : sendJson(res, 200, JSON.stringify({ status: 'ready', config_version: deps.config.version }));
+      : sendJson(
+          res,
+          200,
+          JSON.stringify({ status: 'ready', config_version: deps.config.version }),
+        );
   }
-  if (url.startsWith('/api/v1/')) return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
+  if (url.startsWith('/api/v1/'))
+    return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
 
   const route = matchRoute(url, req.method ?? 'GET', deps.config.upstreams);
   if ('unknown' in route) {
     const dialect = url.includes('/messages') ? 'anthropic' : 'openai';
     const known = [...deps.config.upstreams.keys()].map((n) => `/${n}`).join(', ');
-    return sendError(res, dialect, new GatewayError('unknown_upstream', `no upstream named "${route.unknown}"; configured: ${known}`));
+    return sendError(
+      res,
+      dialect,
+      new GatewayError(
+        'unknown_upstream',
+        `no upstream named "${route.unknown}"; configured: ${known}`,
+      ),
+    );
   }
   if (route.op) return handleMetered(deps, req, res, route, route.op);
   return handleUnmetered(deps, req, res, route);

@@ -7,14 +7,31 @@ import { rowToExport } from './row-json.js';
 
 export type AdminDeps = { config: GatewayConfig; ledger: Ledger };
 
-const DIMENSION_PARAMS = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'decision'] as const;
+const DIMENSION_PARAMS = [
+  'org',
+  'team',
+  'user',
+  'endpoint',
+  'model',
+  'provider',
+  'upstream',
+  'decision',
+] as const;
 const MAX_PAGE = 1000;
 
 /** The admin API under `/api/v1`: bearer admin tokens, JSON answers, scoped tokens confined. */
-export async function handleAdmin(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleAdmin(
+  deps: AdminDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const token = authenticateAdmin(req.headers.authorization, deps.config.adminTokens);
   if (!token) {
-    const why = deps.config.adminTokens.length === 0 ? 'no admin tokens are configured (admin.tokens)' : 'a valid admin token is required';
+    const why =
+      deps.config.adminTokens.length === 0
+        ? 'no admin tokens are configured (admin.tokens)'
+        : 'a valid admin token is required';
     return sendJsonError(res, 401, 'invalid_token', why);
   }
 
@@ -28,7 +45,12 @@ function listRequests(deps: AdminDeps, res: ServerResponse, url: URL, token: Adm
   const limitText = params.get('limit');
   const limit = limitText === null ? 50 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    return sendJsonError(res, 400, 'invalid_request', `limit must be a whole number from 1 to ${MAX_PAGE}`);
+    return sendJsonError(
+      res,
+      400,
+      'invalid_request',
+      `limit must be a whole number from 1 to ${MAX_PAGE}`,
+    );
   }
   const filter = scopedFilter(params, token);
   if (!filter) return sendJson(res, 200, toJson({ data: [], next_cursor: null }));
@@ -66,10 +88,18 @@ export function scopedFilter(params: URLSearchParams, token: AdminToken): RowFil
 }
 
 export function sendJson(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
-export function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
+export function sendJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
   sendJson(res, status, JSON.stringify({ error: { message, type: code, code } }));
 }

@@ -60,17 +60,26 @@ export async function main(argv: string[]): Promise<number> {
         out('usage: spendgate price <model> [--input N --output N --cached N --cache-write N]');
         return 1;
       }
-      const counts = ['input', 'output', 'cached', 'cache-write'].map((k) => Number(values[k] ?? 0));
+      const counts = ['input', 'output', 'cached', 'cache-write'].map((k) =>
+        Number(values[k] ?? 0),
+      );
       if (counts.some((n) => !Number.isInteger(n) || n < 0)) {
         out('token counts must be whole numbers ≥ 0');
         return 1;
       }
       const [input = 0, output = 0, cached = 0, cacheWrite = 0] = counts;
       const provider = typeof values.provider === 'string' ? values.provider : undefined;
-      return runPrice(configFile, { model: positionals[0], input, output, cached, cacheWrite, provider }, out);
+      return runPrice(
+        configFile,
+        { model: positionals[0], input, output, cached, cacheWrite, provider },
+        out,
+      );
     }
     case 'keys':
-      return runKeys(rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')), { file: keysFile(configFile), out, err: (line) => console.error(line) });
+      return runKeys(
+        rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')),
+        { file: keysFile(configFile), out, err: (line) => console.error(line) },
+      );
     default:
       out(`unknown command "${command}"\n\n${USAGE}`);
       return 1;

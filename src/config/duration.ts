@@ -14,7 +14,10 @@ export function parseDuration(text: string | number): number | null {
 export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (write 30s, 5m, 1h, 1d)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a duration: ${JSON.stringify(value)} (write 30s, 5m, 1h, 1d)`,
+    });
     return z.NEVER;
   }
   return ms;

@@ -3,7 +3,8 @@ import { ConfigError } from '../errors.js';
 import { STARTER_CONFIG } from '../cli/commands/init.js';
 import { checkConfigText, loadConfigText } from './load.js';
 
-const MINIMAL = 'upstreams:\n  openai: { format: openai, base_url: https://api.openai.com, api_key_env: OPENAI_API_KEY }\n';
+const MINIMAL =
+  'upstreams:\n  openai: { format: openai, base_url: https://api.openai.com, api_key_env: OPENAI_API_KEY }\n';
 
 describe('config: validation', () => {
   it('reports every problem with its path and line in the file', () => {
@@ -50,10 +51,20 @@ describe('config: validation', () => {
   it('fills defaults and reads secrets from the environment only', () => {
     const config = loadConfigText(MINIMAL, 'x.yaml', { OPENAI_API_KEY: 'sk-test' });
 
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 32 * 1024 * 1024 });
+    expect(config.listen).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      maxBodyBytes: 32 * 1024 * 1024,
+    });
     expect(config.raw.storage.ledger).toBe('sqlite:./spendgate.db');
     const openai = config.upstreams.get('openai');
-    expect(openai).toMatchObject({ provider: 'openai', dialect: 'openai', apiKey: 'sk-test', timeoutMs: 600_000, basePath: '' });
+    expect(openai).toMatchObject({
+      provider: 'openai',
+      dialect: 'openai',
+      apiKey: 'sk-test',
+      timeoutMs: 600_000,
+      basePath: '',
+    });
     expect(config.requireCredential).toBe(true);
     expect(Object.isFrozen(config.raw)).toBe(true);
   });

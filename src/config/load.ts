@@ -20,7 +20,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /** Validates config text (YAML or JSON) and prepares it; `file` names it in error messages. */
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function loadConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): GatewayConfig {
   const { config, problems, warnings } = checkConfigText(text, env);
   if (!config) throw new ConfigError(file, problems);
   return prepareConfig(config, { env, version: configVersion(text), warnings, file });
@@ -36,7 +40,10 @@ export function checkConfigText(
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return { path: pos ? `line ${pos.line}:${pos.col}` : '(file)', message: e.message.split('\n')[0] ?? e.message };
+      return {
+        path: pos ? `line ${pos.line}:${pos.col}` : '(file)',
+        message: e.message.split('\n')[0] ?? e.message,
+      };
     });
     return { config: null, problems, warnings: [] };
   }
@@ -44,7 +51,11 @@ export function checkConfigText(
   const raw: unknown = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    return { config: null, problems: describeIssues(result.error.issues, doc, lineCounter), warnings: [] };
+    return {
+      config: null,
+      problems: describeIssues(result.error.issues, doc, lineCounter),
+      warnings: [],
+    };
   }
 
   return { config: result.data, problems: [], warnings: collectWarnings(result.data, env) };
@@ -74,7 +85,8 @@ function describeIssues(
 /** The source offset of the deepest node of `keys` present in the document. */
 function findNode(doc: ReturnType<typeof parseDocument>, keys: (string | number)[]): number | null {
   for (let depth = keys.length; depth >= 0; depth--) {
-    const node = doc.getIn(keys.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    const node = doc.getIn(keys.slice(0, depth), true) as
+      { range?: [number, number, number] } | undefined;
     if (node && node.range) return node.range[0];
   }
   return null;
@@ -92,12 +104,18 @@ function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv): Problem[
   }
   config.admin.tokens.forEach((token, i) => {
     if (!env[token.token_env]) {
-      warnings.push({ path: `admin.tokens.${i}.token_env`, message: `environment variable ${token.token_env} is not set; token "${token.name}" is disabled` });
+      warnings.push({
+        path: `admin.tokens.${i}.token_env`,
+        message: `environment variable ${token.token_env} is not set; token "${token.name}" is disabled`,
+      });
     }
   });
   for (const section of LATER_SECTIONS) {
     if (config[section] !== undefined) {
-      warnings.push({ path: section, message: 'accepted but not enforced by this version of Spendgate' });
+      warnings.push({
+        path: section,
+        message: 'accepted but not enforced by this version of Spendgate',
+      });
     }
   }
   return warnings;

@@ -22,7 +22,11 @@ export type PreparedUpstream = {
   connections: number;
 };
 
-export type AdminToken = { name: string; token: string; scope: Readonly<Record<string, string>> | null };
+export type AdminToken = {
+  name: string;
+  token: string;
+  scope: Readonly<Record<string, string>> | null;
+};
 
 /** The validated, prepared and frozen configuration the gateway runs on. */
 export type GatewayConfig = {
@@ -62,7 +66,12 @@ export function prepareConfig(
   const adminTokens: AdminToken[] = [];
   for (const t of config.admin.tokens) {
     const token = opts.env[t.token_env];
-    if (token) adminTokens.push({ name: t.name, token, scope: t.scope ? Object.freeze({ ...t.scope }) : null });
+    if (token)
+      adminTokens.push({
+        name: t.name,
+        token,
+        scope: t.scope ? Object.freeze({ ...t.scope }) : null,
+      });
   }
 
   const anyKeyHeld = [...upstreams.values()].some((u) => u.holdsKey);
@@ -83,7 +92,11 @@ export function prepareConfig(
   return Object.freeze(prepared);
 }
 
-function prepareUpstream(name: string, upstream: UpstreamConfig, env: NodeJS.ProcessEnv): PreparedUpstream {
+function prepareUpstream(
+  name: string,
+  upstream: UpstreamConfig,
+  env: NodeJS.ProcessEnv,
+): PreparedUpstream {
   const url = new URL(upstream.base_url);
   return Object.freeze({
     name,

@@ -74,17 +74,26 @@ const laterSections = {
 export const configSchema = z
   .object({
     listen: listenSchema.default({ host: '127.0.0.1', port: 8080, max_body_mb: 32 }),
-    admin: z.object({ tokens: z.array(adminTokenSchema).default([]) }).strict().default({ tokens: [] }),
+    admin: z
+      .object({ tokens: z.array(adminTokenSchema).default([]) })
+      .strict()
+      .default({ tokens: [] }),
     storage: storageSchema.default({
       ledger: 'sqlite:./spendgate.db',
       counters: 'memory',
       on_store_down: 'fail_open',
     }),
     upstreams: z
-      .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a path segment (letters, digits, _ . -)'), upstreamSchema)
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a path segment (letters, digits, _ . -)'),
+        upstreamSchema,
+      )
       .refine((u) => Object.keys(u).length > 0, 'at least one upstream is needed'),
     identity: identitySchema.optional(),
-    decision: z.object({ usage_timeout: durationSchema.default(600_000) }).strict().optional(),
+    decision: z
+      .object({ usage_timeout: durationSchema.default(600_000) })
+      .strict()
+      .optional(),
     attribution: attributionSchema.optional(),
     pricing: pricingSchema.optional(),
     ...laterSections,

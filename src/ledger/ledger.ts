@@ -1,7 +1,12 @@
 import type { LedgerRow } from './row.js';
 
 /** Filters on the ledger's dimensions; every given one must match. */
-export type RowFilter = Partial<Record<'org' | 'team' | 'user' | 'endpoint' | 'model' | 'provider' | 'upstream' | 'decision', string>> & {
+export type RowFilter = Partial<
+  Record<
+    'org' | 'team' | 'user' | 'endpoint' | 'model' | 'provider' | 'upstream' | 'decision',
+    string
+  >
+> & {
   tags?: Record<string, string>;
   fromMs?: number;
   toMs?: number;
@@ -10,7 +15,16 @@ export type RowFilter = Partial<Record<'org' | 'team' | 'user' | 'endpoint' | 'm
 export type RequestPage = { rows: LedgerRow[]; nextCursor: string | null };
 
 /** A dimension to group spend by: a column, or `tag:<name>`. */
-export type GroupKey = 'org' | 'team' | 'user' | 'endpoint' | 'model' | 'provider' | 'upstream' | 'key' | `tag:${string}`;
+export type GroupKey =
+  | 'org'
+  | 'team'
+  | 'user'
+  | 'endpoint'
+  | 'model'
+  | 'provider'
+  | 'upstream'
+  | 'key'
+  | `tag:${string}`;
 
 /** One group's totals: its dimension values (by group key), exact cost and token sums. */
 export type SpendGroup = {

@@ -11,10 +11,15 @@ export function openLedger(spec: string, opts: { baseDir: string; logger: Logger
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length);
     if (path === ':memory:') return openSqliteLedger({ path, logger: opts.logger });
-    return openSqliteLedger({ path: isAbsolute(path) ? path : resolve(opts.baseDir, path), logger: opts.logger });
+    return openSqliteLedger({
+      path: isAbsolute(path) ? path : resolve(opts.baseDir, path),
+      logger: opts.logger,
+    });
   }
   if (/^postgres(ql)?:/.test(spec)) {
-    throw new Error('storage.ledger: PostgreSQL ledgers are not available in this version; use sqlite:<file>');
+    throw new Error(
+      'storage.ledger: PostgreSQL ledgers are not available in this version; use sqlite:<file>',
+    );
   }
   throw new Error(`storage.ledger: "${spec}" is not a ledger URL (write sqlite:./spendgate.db)`);
 }

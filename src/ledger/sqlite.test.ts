@@ -5,12 +5,36 @@ import { openSqliteLedger } from './sqlite.js';
 
 function row(id: string, ts: number, extra: Partial<LedgerRow> = {}): LedgerRow {
   return {
-    requestId: id, timestampMs: ts, org: 'acme', team: 't', user: 'u', endpoint: '/v1/chat/completions',
-    provider: 'openai', upstream: 'openai', model: 'gpt-4o', resolvedModel: 'gpt-4o', deployment: null,
-    status: 200, decision: 'allow', reason: null, streamed: false, inputTokens: 10, cachedInputTokens: 0,
-    cacheWriteTokens: 0, outputTokens: 5, reasoningTokens: 0, costPico: 75_000_000n, usageSource: 'provider',
-    priceSource: 'catalogue', flags: [], latencyMs: 12, tags: { app: 'x' }, keyId: null,
-    countedInputTokens: 10, countedOutputTokens: 0, ...extra,
+    requestId: id,
+    timestampMs: ts,
+    org: 'acme',
+    team: 't',
+    user: 'u',
+    endpoint: '/v1/chat/completions',
+    provider: 'openai',
+    upstream: 'openai',
+    model: 'gpt-4o',
+    resolvedModel: 'gpt-4o',
+    deployment: null,
+    status: 200,
+    decision: 'allow',
+    reason: null,
+    streamed: false,
+    inputTokens: 10,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 5,
+    reasoningTokens: 0,
+    costPico: 75_000_000n,
+    usageSource: 'provider',
+    priceSource: 'catalogue',
+    flags: [],
+    latencyMs: 12,
+    tags: { app: 'x' },
+    keyId: null,
+    countedInputTokens: 10,
+    countedOutputTokens: 0,
+    ...extra,
   };
 }
 
@@ -27,7 +51,11 @@ describe('sqlite ledger', () => {
     expect(ledger.pending()).toBe(0);
     expect(rows.map((r) => r.requestId)).toEqual(['b', 'a']);
     expect(rows[1]?.costPico).toBe(9_007_199_254_740_993n);
-    expect(rows[0]).toMatchObject({ costPico: null, flags: ['unpriced_model'], tags: { app: 'x' } });
+    expect(rows[0]).toMatchObject({
+      costPico: null,
+      flags: ['unpriced_model'],
+      tags: { app: 'x' },
+    });
     await ledger.close();
   });
 
@@ -44,7 +72,8 @@ describe('sqlite ledger', () => {
 
   it('pages by cursor and filters on dimensions and tags', async () => {
     const ledger = openSqliteLedger({ path: ':memory:', logger: silentLogger() });
-    for (let i = 0; i < 5; i++) ledger.append(row(`r${i}`, 1000 + i, { org: i % 2 ? 'beta' : 'acme' }));
+    for (let i = 0; i < 5; i++)
+      ledger.append(row(`r${i}`, 1000 + i, { org: i % 2 ? 'beta' : 'acme' }));
     await ledger.flush();
 
     const first = ledger.queryRequests({ org: 'acme' }, 2);
@@ -74,7 +103,10 @@ describe('sqlite ledger: spend sums', () => {
       { values: { org: 'acme' }, costPico: 3n, requests: 2, inputTokens: 20, outputTokens: 10 },
       { values: { org: 'beta' }, costPico: 0n, requests: 1, inputTokens: 10, outputTokens: 5 },
     ]);
-    expect(byTag.map((g) => [g.values['tag:app'], g.costPico])).toEqual([['x', 1n], ['y', 2n]]);
+    expect(byTag.map((g) => [g.values['tag:app'], g.costPico])).toEqual([
+      ['x', 1n],
+      ['y', 2n],
+    ]);
     expect(since[0]?.costPico).toBe(2n);
     await ledger.close();
   });

@@ -27,7 +27,16 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX requests_org_ts ON requests (org, ts)`,
 ];
 
-const FILTER_COLUMNS = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'decision'] as const;
+const FILTER_COLUMNS = [
+  'org',
+  'team',
+  'user',
+  'endpoint',
+  'model',
+  'provider',
+  'upstream',
+  'decision',
+] as const;
 
 export type SqliteLedgerOptions = {
   /** File path, or `:memory:`. */
@@ -51,14 +60,21 @@ export function openSqliteLedger(opts: SqliteLedgerOptions): SqliteLedger {
 }
 
 function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const done = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+  );
+  const done = new Set(
+    db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
+  );
   MIGRATIONS.forEach((sql, index) => {
     const version = index + 1;
     if (done.has(version)) return;
     db.transaction(() => {
       db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+        version,
+        Date.now(),
+      );
     })();
   });
 }
@@ -116,7 +132,10 @@ export class SqliteLedger implements Ledger {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.queue.length > 0) {
-      this.logger.error({ event: 'ledger.rows_unwritten', rows: this.queue.length }, 'ledger closed with rows it could not write');
+      this.logger.error(
+        { event: 'ledger.rows_unwritten', rows: this.queue.length },
+        'ledger closed with rows it could not write',
+      );
     }
     this.db.close();
   }
@@ -136,7 +155,8 @@ export class SqliteLedger implements Ledger {
     const records = this.db.prepare(sql).safeIntegers(true).all(params) as RowRecord[];
     const rows = records.slice(0, limit).map(rowFromRecord);
     const last = rows[rows.length - 1];
-    const nextCursor = records.length > limit && last ? encodeCursor(last.timestampMs, last.requestId) : null;
+    const nextCursor =
+      records.length > limit && last ? encodeCursor(last.timestampMs, last.requestId) : null;
     return { rows, nextCursor };
   }
 
@@ -149,14 +169,24 @@ export class SqliteLedger implements Ledger {
     });
     // Sums of integer pico-dollars stay exact; SQLite raises on 64-bit overflow, far above
     // any single group's spend (9.2 million USD).
-    const sql = `SELECT ${[...columns, 'SUM(COALESCE(cost_pico, 0)) AS cost', 'COUNT(*) AS n',
-      'SUM(input_tokens) AS input', 'SUM(output_tokens) AS output'].join(', ')}
+    const sql = `SELECT ${[
+      ...columns,
+      'SUM(COALESCE(cost_pico, 0)) AS cost',
+      'COUNT(*) AS n',
+      'SUM(input_tokens) AS input',
+      'SUM(output_tokens) AS output',
+    ].join(', ')}
       FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => `g${i}`).join(', ')}` : ''}`;
 
-    const records = this.db.prepare(sql).safeIntegers(true).all(params) as Record<string, unknown>[];
+    const records = this.db.prepare(sql).safeIntegers(true).all(params) as Record<
+      string,
+      unknown
+    >[];
     return records.map((r) => ({
-      values: Object.fromEntries(groupBy.map((key, i) => [key, (r[`g${i}`] as string | null) ?? null])),
+      values: Object.fromEntries(
+        groupBy.map((key, i) => [key, (r[`g${i}`] as string | null) ?? null]),
+      ),
       costPico: BigInt((r.cost as bigint | null) ?? 0n),
       requests: Number(r.n),
       inputTokens: Number(r.input ?? 0),
@@ -180,13 +210,17 @@ export class SqliteLedger implements Ledger {
     this.queue = [];
     try {
       this.writeBatch(batch);
-      if (this.failing) this.logger.info({ event: 'ledger.flush_recovered' }, 'ledger writes succeed again');
+      if (this.failing)
+        this.logger.info({ event: 'ledger.flush_recovered' }, 'ledger writes succeed again');
       this.failing = false;
     } catch (err) {
       // Keep the rows, in order, for the next attempt: a ledger row is never dropped.
       this.queue = batch.concat(this.queue);
       if (!this.failing) {
-        this.logger.error({ event: 'ledger.flush_failed', err: (err as Error).message, rows: batch.length }, 'ledger write failed; retrying');
+        this.logger.error(
+          { event: 'ledger.flush_failed', err: (err as Error).message, rows: batch.length },
+          'ledger write failed; retrying',
+        );
       }
       this.failing = true;
       this.schedule(1_000);

@@ -7,7 +7,9 @@ export type { Logger } from 'pino';
  * written by our own code reach it; request bodies, prompts and credentials are never passed in,
  * and the redaction list is a second guard for header objects that might be logged by mistake.
  */
-export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   return pino(
     {
       level: opts.level ?? process.env.SPENDGATE_LOG_LEVEL ?? 'info',

@@ -21,14 +21,17 @@ export function completionText(op: Operation, body: unknown): string {
       }
       break;
     case 'completions':
-      for (const choice of arrayOf(body.choices)) if (isObject(choice)) pushText(parts, choice.text);
+      for (const choice of arrayOf(body.choices))
+        if (isObject(choice)) pushText(parts, choice.text);
       break;
     case 'responses':
       for (const item of arrayOf(body.output)) {
         if (!isObject(item)) continue;
         pushText(parts, item.arguments);
-        for (const content of arrayOf(item.content)) if (isObject(content)) pushText(parts, content.text);
-        for (const summary of arrayOf(item.summary)) if (isObject(summary)) pushText(parts, summary.text);
+        for (const content of arrayOf(item.content))
+          if (isObject(content)) pushText(parts, content.text);
+        for (const summary of arrayOf(item.summary))
+          if (isObject(summary)) pushText(parts, summary.text);
       }
       break;
     case 'messages':

@@ -22,9 +22,17 @@ const POLICY_REASONS = new Set<Reason>(
 );
 
 /** An error body in the dialect of the API that was called. */
-export function errorBody(dialect: ErrorDialect, status: number, reason: Reason, message: string): string {
+export function errorBody(
+  dialect: ErrorDialect,
+  status: number,
+  reason: Reason,
+  message: string,
+): string {
   if (dialect === 'anthropic') {
-    return JSON.stringify({ type: 'error', error: { type: ANTHROPIC_TYPES[status] ?? 'api_error', message } });
+    return JSON.stringify({
+      type: 'error',
+      error: { type: ANTHROPIC_TYPES[status] ?? 'api_error', message },
+    });
   }
   return JSON.stringify({ error: { message, type: reason, code: reason } });
 }

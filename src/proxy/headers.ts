@@ -31,7 +31,11 @@ const KEY_HEADER: Record<PreparedUpstream['format'], (key: string) => [string, s
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   upstream: PreparedUpstream,
-  opts: { credentialHeaders: readonly string[]; identityEncoding: boolean; bodyLength: number | null },
+  opts: {
+    credentialHeaders: readonly string[];
+    identityEncoding: boolean;
+    bodyLength: number | null;
+  },
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(incoming.connection);
@@ -76,5 +80,10 @@ export function headerValue(value: string | string[] | undefined): string | unde
 function connectionListed(value: string | string[] | undefined): Set<string> | null {
   const text = headerValue(value);
   if (!text) return null;
-  return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    text
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

@@ -10,7 +10,12 @@ import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.
 import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
 import { isRecord as isObject, type StreamMeter } from '../providers/usage.js';
 import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
-import { countPromptTokens, countTextTokens, rawTextTokens, scaleTokenCount } from '../tokens/index.js';
+import {
+  countPromptTokens,
+  countTextTokens,
+  rawTextTokens,
+  scaleTokenCount,
+} from '../tokens/index.js';
 import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
@@ -18,7 +23,12 @@ import { readBody } from './read-body.js';
 import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
 import { relaySse } from './stream-relay.js';
-import { assertUpstreamKey, describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
+import {
+  assertUpstreamKey,
+  describeUpstreamError,
+  retryAfterFor429,
+  toGatewayError,
+} from './upstream-errors.js';
 
 type Body = Record<string, unknown>;
 
@@ -46,7 +56,11 @@ export async function handleMetered(
   try {
     const raw = await readBody(req, deps.config.listen.maxBodyBytes);
     const body = parseBody(raw);
-    const identity = await deps.identity.resolve({ headers: req.headers, query: new URLSearchParams(route.search), path: route.path });
+    const identity = await deps.identity.resolve({
+      headers: req.headers,
+      query: new URLSearchParams(route.search),
+      path: route.path,
+    });
     record.setIdentity(identity);
     assertUpstreamKey(route.upstream);
 
@@ -54,7 +68,10 @@ export async function handleMetered(
     const resolution = deps.pricer.resolve(model, route.upstream.provider, record.row.timestampMs);
     record.setModel(model, route.deployment, resolution);
     if (resolution.reject) {
-      throw new GatewayError('unknown_model', `model "${model}" has no price, and pricing.unknown_model is "reject"`);
+      throw new GatewayError(
+        'unknown_model',
+        `model "${model}" has no price, and pricing.unknown_model is "reject"`,
+      );
     }
 
     countedInput = countPromptTokens(op, body, model).tokens;
@@ -79,21 +96,46 @@ export async function handleMetered(
     if (streamed && upstreamRes.statusCode < 300 && contentType.includes('text/event-stream')) {
       // Deltas are counted raw and scaled once at the end (see rawTextTokens).
       const countTokens = (text: string): number => rawTextTokens(model, text);
-      const meter = op === 'messages'
-        ? createAnthropicStreamMeter({ countTokens })
-        : createOpenAiStreamMeter(op as 'chat' | 'completions' | 'responses', { hideUsageChunk, countTokens });
-      await relayStream(res, upstreamRes, meter, record, countedInput, route.upstream.dialect, model);
+      const meter =
+        op === 'messages'
+          ? createAnthropicStreamMeter({ countTokens })
+          : createOpenAiStreamMeter(op as 'chat' | 'completions' | 'responses', {
+              hideUsageChunk,
+              countTokens,
+            });
+      await relayStream(
+        res,
+        upstreamRes,
+        meter,
+        record,
+        countedInput,
+        route.upstream.dialect,
+        model,
+      );
     } else {
       await relayBuffered(deps, res, upstreamRes, op, model, record, countedInput);
     }
   } catch (err) {
     const failure = toGatewayError(err, route.upstream);
     if (abort.signal.aborted) record.flag('client_disconnected');
-    record.fail(failure.code === 'upstream_unavailable' ? 'error' : 'reject', failure.code, failure.httpStatus);
+    record.fail(
+      failure.code === 'upstream_unavailable' ? 'error' : 'reject',
+      failure.code,
+      failure.httpStatus,
+    );
     record.settleNothing(countedInput);
     if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
     if (failure.code === 'upstream_unavailable') {
-      deps.logger.warn({ event: 'upstream.failed', requestId, upstream: route.upstream.name, status: failure.httpStatus, err: failure.message }, 'upstream request failed');
+      deps.logger.warn(
+        {
+          event: 'upstream.failed',
+          requestId,
+          upstream: route.upstream.name,
+          status: failure.httpStatus,
+          err: failure.message,
+        },
+        'upstream request failed',
+      );
     }
   } finally {
     record.commit(ledger, clock.now());
@@ -114,7 +156,9 @@ async function relayBuffered(
   for await (const chunk of upstreamRes.body) chunks.push(chunk as Buffer);
   const buf = Buffer.concat(chunks);
   const status = upstreamRes.statusCode;
-  const headers: OutgoingHttpHeaders = clientResponseHeaders(upstreamRes.headers, { dropLength: true });
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(upstreamRes.headers, {
+    dropLength: true,
+  });
   headers['content-length'] = buf.length;
 
   if (status >= 400) {
@@ -125,7 +169,8 @@ async function relayBuffered(
   } else {
     const parsed = parseJson(buf, headerValue(upstreamRes.headers['content-type']));
     const usage = parsed ? usageOf(op, parsed) : null;
-    if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) record.flag('incomplete');
+    if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed'))
+      record.flag('incomplete');
     const countedOutput = usage ? 0 : countTextTokens(model, completionText(op, parsed));
     const cost = record.settle(usage, { input: countedInput, output: countedOutput });
     if (cost !== null) headers['x-spendgate-cost-usd'] = picoToDecimal(cost);
@@ -145,7 +190,10 @@ async function relayStream(
   dialect: ErrorDialect,
   model: string,
 ): Promise<void> {
-  res.writeHead(upstreamRes.statusCode, clientResponseHeaders(upstreamRes.headers, { dropLength: true }));
+  res.writeHead(
+    upstreamRes.statusCode,
+    clientResponseHeaders(upstreamRes.headers, { dropLength: true }),
+  );
   res.flushHeaders();
 
   let ended: 'complete' | 'truncated' | 'failed' = 'failed';
@@ -159,13 +207,22 @@ async function relayStream(
       record.flag('upstream_reset');
       record.row.reason = 'upstream_unavailable';
       record.row.decision = 'error';
-      res.write(streamErrorEvent(dialect, 'upstream_unavailable', `the upstream stream failed: ${describeUpstreamError(err)}`));
+      res.write(
+        streamErrorEvent(
+          dialect,
+          'upstream_unavailable',
+          `the upstream stream failed: ${describeUpstreamError(err)}`,
+        ),
+      );
     }
   }
   if (!res.destroyed) res.end();
 
   const result = meter.result();
-  const counted = { input: countedInput, output: scaleTokenCount(model, meter.countedOutputTokens()) };
+  const counted = {
+    input: countedInput,
+    output: scaleTokenCount(model, meter.countedOutputTokens()),
+  };
   if (ended === 'complete' && result.usage) {
     if (result.status === 'incomplete' || result.status === 'failed') record.flag('incomplete');
     record.settle(result.usage, counted);
@@ -186,7 +243,11 @@ function withStreamUsage(
   raw: Buffer,
   streamed: boolean,
 ): { forwardBody: Buffer; hideUsageChunk: boolean } {
-  if (!streamed || (op !== 'chat' && op !== 'completions') || route.upstream.format === 'anthropic') {
+  if (
+    !streamed ||
+    (op !== 'chat' && op !== 'completions') ||
+    route.upstream.format === 'anthropic'
+  ) {
     return { forwardBody: raw, hideUsageChunk: false };
   }
   const options = isObject(body.stream_options) ? body.stream_options : {};
@@ -196,7 +257,8 @@ function withStreamUsage(
 }
 
 function partialUsage(reported: Usage | null, counted: { input: number; output: number }): Usage {
-  if (!reported) return { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.output };
+  if (!reported)
+    return { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.output };
   return {
     ...reported,
     inputTokens: reported.inputTokens || counted.input,
@@ -215,14 +277,22 @@ function modelOf(route: ProxyRoute, body: Body): string {
 }
 
 function parseBody(raw: Buffer): Body {
-  if (raw.length === 0) throw new GatewayError('invalid_request', 'the request body is empty; a JSON object was expected');
+  if (raw.length === 0)
+    throw new GatewayError(
+      'invalid_request',
+      'the request body is empty; a JSON object was expected',
+    );
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new GatewayError('invalid_request', `the request body is not valid JSON: ${(err as Error).message}`);
+    throw new GatewayError(
+      'invalid_request',
+      `the request body is not valid JSON: ${(err as Error).message}`,
+    );
   }
-  if (!isObject(value)) throw new GatewayError('invalid_request', 'the request body must be a JSON object');
+  if (!isObject(value))
+    throw new GatewayError('invalid_request', 'the request body must be a JSON object');
   return value;
 }
 

@@ -30,16 +30,26 @@ export async function handleUnmetered(
   });
 
   try {
-    const identity = await deps.identity.resolve({ headers: req.headers, query: new URLSearchParams(route.search), path: route.path });
+    const identity = await deps.identity.resolve({
+      headers: req.headers,
+      query: new URLSearchParams(route.search),
+      path: route.path,
+    });
     record.setIdentity(identity);
     assertUpstreamKey(route.upstream);
     if (route.upstream.unmetered === 'reject') {
-      throw new GatewayError('invalid_request', `${req.method} ${route.path} is not metered by Spendgate, and upstream "${route.upstream.name}" refuses unmetered endpoints`);
+      throw new GatewayError(
+        'invalid_request',
+        `${req.method} ${route.path} is not metered by Spendgate, and upstream "${route.upstream.name}" refuses unmetered endpoints`,
+      );
     }
     const limit = deps.config.listen.maxBodyBytes;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      throw new GatewayError('request_too_large', `request body is larger than the gateway's limit (listen.max_body_mb)`);
+      throw new GatewayError(
+        'request_too_large',
+        `request body is larger than the gateway's limit (listen.max_body_mb)`,
+      );
     }
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
@@ -56,7 +66,10 @@ export async function handleUnmetered(
     });
 
     record.row.status = upstreamRes.statusCode;
-    res.writeHead(upstreamRes.statusCode, clientResponseHeaders(upstreamRes.headers, { dropLength: false }));
+    res.writeHead(
+      upstreamRes.statusCode,
+      clientResponseHeaders(upstreamRes.headers, { dropLength: false }),
+    );
     for await (const chunk of upstreamRes.body) {
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
     }
@@ -64,7 +77,11 @@ export async function handleUnmetered(
     record.row.costPico = null;
   } catch (err) {
     const failure = toGatewayError(err, route.upstream);
-    record.fail(failure.code === 'upstream_unavailable' ? 'error' : 'reject', failure.code, failure.httpStatus);
+    record.fail(
+      failure.code === 'upstream_unavailable' ? 'error' : 'reject',
+      failure.code,
+      failure.httpStatus,
+    );
     record.row.costPico = 0n;
     if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
   } finally {
@@ -78,7 +95,10 @@ function byteLimit(limit: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       seen += chunk.length;
-      if (seen > limit) done(new GatewayError('request_too_large', 'request body is larger than the gateway limit'));
+      if (seen > limit)
+        done(
+          new GatewayError('request_too_large', 'request body is larger than the gateway limit'),
+        );
       else done(null, chunk);
     },
   });

@@ -19,12 +19,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.on('error', (err) => reject(new GatewayError('invalid_request', 'the request body could not be read', { cause: err })));
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)),
+    );
+    req.on('error', (err) =>
+      reject(
+        new GatewayError('invalid_request', 'the request body could not be read', { cause: err }),
+      ),
+    );
   });
 }
 
 function tooLarge(limit: number): GatewayError {
   const mb = Math.round((limit / 1024 / 1024) * 100) / 100;
-  return new GatewayError('request_too_large', `request body is larger than the gateway's limit of ${mb} MB (listen.max_body_mb)`);
+  return new GatewayError(
+    'request_too_large',
+    `request body is larger than the gateway's limit of ${mb} MB (listen.max_body_mb)`,
+  );
 }

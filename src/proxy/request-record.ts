@@ -18,7 +18,12 @@ export class RequestRecord {
   private committed = false;
   private rates: Resolution['rates'] = null;
 
-  constructor(requestId: string, startMs: number, upstream: { name: string; provider: string }, endpoint: string) {
+  constructor(
+    requestId: string,
+    startMs: number,
+    upstream: { name: string; provider: string },
+    endpoint: string,
+  ) {
     this.row = {
       requestId,
       timestampMs: startMs,
@@ -91,7 +96,11 @@ export class RequestRecord {
     counted: { input: number; output: number },
     sourceOverride?: UsageSource,
   ): Pico | null {
-    const usage = providerUsage ?? { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.output };
+    const usage = providerUsage ?? {
+      ...emptyUsage(),
+      inputTokens: counted.input,
+      outputTokens: counted.output,
+    };
     const source: UsageSource = sourceOverride ?? (providerUsage ? 'provider' : 'estimated');
     const r = this.row;
     r.inputTokens = usage.inputTokens;

@@ -39,8 +39,15 @@ export function matchRoute(
   if (!upstream) return { unknown: name };
 
   const path = slash === -1 ? '/' : fullPath.slice(slash);
-  const deployment = upstream.format === 'azure-openai' ? (AZURE_DEPLOYMENT.exec(path)?.[1] ?? null) : null;
-  return { upstream, path, search, op: method === 'POST' ? operationOf(upstream, path) : null, deployment };
+  const deployment =
+    upstream.format === 'azure-openai' ? (AZURE_DEPLOYMENT.exec(path)?.[1] ?? null) : null;
+  return {
+    upstream,
+    path,
+    search,
+    op: method === 'POST' ? operationOf(upstream, path) : null,
+    deployment,
+  };
 }
 
 function operationOf(upstream: PreparedUpstream, path: string): Operation | null {

@@ -4,20 +4,35 @@ import { GatewayError } from '../errors.js';
 import { deriveRetryAfter } from '../providers/retry-after.js';
 import type { ProxyDeps } from './deps.js';
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /**
  * Maps whatever a request failed with to the error the client gets: a GatewayError as is, an
  * upstream timeout as 504 and any other upstream failure (refused, reset, bad DNS) as 502.
  * The message names the upstream and the failure, never a header or key.
  */
-export function toGatewayError(err: unknown, upstream: Pick<PreparedUpstream, 'name' | 'timeoutMs'>): GatewayError {
+export function toGatewayError(
+  err: unknown,
+  upstream: Pick<PreparedUpstream, 'name' | 'timeoutMs'>,
+): GatewayError {
   if (err instanceof GatewayError) return err;
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) {
-    return new GatewayError('upstream_unavailable', `upstream "${upstream.name}" did not answer within ${upstream.timeoutMs / 1000}s`, { httpStatus: 504, cause: err });
+    return new GatewayError(
+      'upstream_unavailable',
+      `upstream "${upstream.name}" did not answer within ${upstream.timeoutMs / 1000}s`,
+      { httpStatus: 504, cause: err },
+    );
   }
-  return new GatewayError('upstream_unavailable', `upstream "${upstream.name}" failed: ${describeUpstreamError(err)}`, { cause: err });
+  return new GatewayError(
+    'upstream_unavailable',
+    `upstream "${upstream.name}" failed: ${describeUpstreamError(err)}`,
+    { cause: err },
+  );
 }
 
 /**
@@ -26,7 +41,10 @@ export function toGatewayError(err: unknown, upstream: Pick<PreparedUpstream, 'n
  */
 export function assertUpstreamKey(upstream: PreparedUpstream): void {
   if (upstream.holdsKey && !upstream.apiKey) {
-    throw new GatewayError('upstream_unavailable', `upstream "${upstream.name}" has no provider key: its api_key_env variable is not set`);
+    throw new GatewayError(
+      'upstream_unavailable',
+      `upstream "${upstream.name}" has no provider key: its api_key_env variable is not set`,
+    );
   }
 }
 

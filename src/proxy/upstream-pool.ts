@@ -11,7 +11,13 @@ export class UpstreamPools {
   /** Sends one request upstream; `timeoutMs` bounds the wait for headers and each body gap. */
   request(
     upstream: PreparedUpstream,
-    opts: { path: string; method: string; headers: Record<string, string | string[]>; body: Buffer | NodeJS.ReadableStream | null; signal: AbortSignal },
+    opts: {
+      path: string;
+      method: string;
+      headers: Record<string, string | string[]>;
+      body: Buffer | NodeJS.ReadableStream | null;
+      signal: AbortSignal;
+    },
   ): Promise<Dispatcher.ResponseData> {
     return this.poolFor(upstream).request({
       path: upstream.basePath + opts.path,
@@ -34,7 +40,10 @@ export class UpstreamPools {
     const key = `${upstream.origin}|${upstream.connections}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new Pool(upstream.origin, { connections: upstream.connections, keepAliveTimeout: 30_000 });
+      pool = new Pool(upstream.origin, {
+        connections: upstream.connections,
+        keepAliveTimeout: 30_000,
+      });
       this.pools.set(key, pool);
     }
     return pool;

@@ -12,7 +12,11 @@ const chat = (content: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], ...extra });
 
 async function post(path: string, body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(gateway.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await fetch(gateway.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -32,7 +36,13 @@ pricing:
 `);
   upstream.reply('/v1/chat/completions', {
     kind: 'json',
-    body: { id: 'c1', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'OK' }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 } },
+    body: {
+      id: 'c1',
+      object: 'chat.completion',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'OK' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 },
+    },
   });
 });
 
@@ -62,7 +72,10 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     const res = await post('/anthropic/v1/messages', 'not json');
 
     expect(res.status).toBe(400);
-    expect(JSON.parse(res.text)).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/not valid JSON/) } });
+    expect(JSON.parse(res.text)).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/not valid JSON/) },
+    });
   });
 
   it('refuses a body over the configured limit with 413', async () => {
@@ -85,8 +98,15 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
 
     expect(res.status).toBe(502);
     expect(JSON.parse(res.text).error.code).toBe('upstream_unavailable');
-    const row = (await gateway.rows()).find((r) => r.requestId === res.headers.get('x-spendgate-request-id'));
-    expect(row).toMatchObject({ decision: 'error', reason: 'upstream_unavailable', status: 502, costPico: 0n });
+    const row = (await gateway.rows()).find(
+      (r) => r.requestId === res.headers.get('x-spendgate-request-id'),
+    );
+    expect(row).toMatchObject({
+      decision: 'error',
+      reason: 'upstream_unavailable',
+      status: 502,
+      costPico: 0n,
+    });
     await stillServes();
   });
 
@@ -103,7 +123,17 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
   it('ends a stream the upstream resets with an error event and charges what was delivered', async () => {
     upstream.reply('/reset/chat/completions', {
       kind: 'sse',
-      chunks: openAiSse([{ id: 'r', object: 'chat.completion.chunk', model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'Hello there friend' }, finish_reason: null }] }], false),
+      chunks: openAiSse(
+        [
+          {
+            id: 'r',
+            object: 'chat.completion.chunk',
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, delta: { content: 'Hello there friend' }, finish_reason: null }],
+          },
+        ],
+        false,
+      ),
       reset: true,
     });
 
@@ -112,7 +142,9 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     expect(res.status).toBe(200);
     expect(res.text).toContain('Hello there friend');
     expect(res.text).toContain('"code":"upstream_unavailable"');
-    const row = (await gateway.rows()).find((r) => r.requestId === res.headers.get('x-spendgate-request-id'));
+    const row = (await gateway.rows()).find(
+      (r) => r.requestId === res.headers.get('x-spendgate-request-id'),
+    );
     expect(row?.flags).toContain('upstream_reset');
     expect(row?.usageSource).toBe('estimated');
     expect(row?.outputTokens).toBeGreaterThan(0);
@@ -123,18 +155,38 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
   it('charges the tokens already delivered when the client disconnects mid-stream', async () => {
     upstream.reply('/hang/chat/completions', {
       kind: 'sse',
-      chunks: openAiSse([{ id: 'h', object: 'chat.completion.chunk', model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'one two three four' }, finish_reason: null }] }], false),
+      chunks: openAiSse(
+        [
+          {
+            id: 'h',
+            object: 'chat.completion.chunk',
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, delta: { content: 'one two three four' }, finish_reason: null }],
+          },
+        ],
+        false,
+      ),
       hang: true,
     });
 
     const requestId = await new Promise<string>((resolve, reject) => {
       const body = chat('hi', { stream: true });
-      const req = request(gateway.url + '/openai/hang/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve(String(res.headers['x-spendgate-request-id']));
-        });
-      });
+      const req = request(
+        gateway.url + '/openai/hang/chat/completions',
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve(String(res.headers['x-spendgate-request-id']));
+          });
+        },
+      );
       req.on('error', () => {});
       req.end(body);
       setTimeout(() => reject(new Error('no data')), 5_000);

@@ -9,7 +9,10 @@ import type { LedgerRow } from '../../src/ledger/row.js';
 export type TestGateway = Gateway & { url: string; dir: string; rows(): Promise<LedgerRow[]> };
 
 /** Starts a gateway on 127.0.0.1 from YAML text, with its ledger in a fresh temp folder. */
-export async function startGateway(yaml: string, opts: GatewayOptions & { files?: Record<string, string> } = {}): Promise<TestGateway> {
+export async function startGateway(
+  yaml: string,
+  opts: GatewayOptions & { files?: Record<string, string> } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'spendgate-test-'));
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
   const file = join(dir, 'spendgate.yaml');

@@ -2,12 +2,29 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the mock received for one request. */
-export type ReceivedRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
+export type ReceivedRequest = {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+};
 
 /** One scripted answer. Chunks are written one by one with a pause, so they arrive as separate reads. */
 export type MockReply =
-  | { kind: 'json'; status?: number; headers?: Record<string, string>; body: unknown; delayMs?: number }
-  | { kind: 'raw'; status?: number; headers?: Record<string, string>; body: string | Buffer; delayMs?: number }
+  | {
+      kind: 'json';
+      status?: number;
+      headers?: Record<string, string>;
+      body: unknown;
+      delayMs?: number;
+    }
+  | {
+      kind: 'raw';
+      status?: number;
+      headers?: Record<string, string>;
+      body: string | Buffer;
+      delayMs?: number;
+    }
   | {
       kind: 'sse';
       status?: number;
@@ -40,18 +57,36 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const got: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
+      const got: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
       received.push(got);
       const path = got.url.split('?')[0] ?? '';
-      const match = [...replies.entries()].filter(([suffix]) => path.endsWith(suffix)).sort((a, b) => b[0].length - a[0].length)[0];
+      const match = [...replies.entries()]
+        .filter(([suffix]) => path.endsWith(suffix))
+        .sort((a, b) => b[0].length - a[0].length)[0];
       const scripted = match?.[1];
-      const reply: MockReply = typeof scripted === 'function' ? scripted(got) : (scripted ?? { kind: 'json', status: 404, body: { error: { message: 'no reply scripted' } } });
+      const reply: MockReply =
+        typeof scripted === 'function'
+          ? scripted(got)
+          : (scripted ?? {
+              kind: 'json',
+              status: 404,
+              body: { error: { message: 'no reply scripted' } },
+            });
       void play(reply, req.socket, res);
     });
   });
   server.keepAliveTimeout = 1_000;
 
-  async function play(reply: MockReply, socket: import('node:net').Socket, res: import('node:http').ServerResponse): Promise<void> {
+  async function play(
+    reply: MockReply,
+    socket: import('node:net').Socket,
+    res: import('node:http').ServerResponse,
+  ): Promise<void> {
     if (reply.kind === 'hang') return;
     if (reply.kind === 'reset') {
       socket.destroy();
@@ -64,7 +99,11 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       res.end(body);
       return;
     }
-    res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...reply.headers });
+    res.writeHead(reply.status ?? 200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      ...reply.headers,
+    });
     res.flushHeaders();
     for (const chunk of reply.chunks) {
       res.write(chunk);

@@ -36,12 +36,17 @@ pricing:
 `;
 
 /** Writes the starter config; refuses to overwrite an existing file unless forced. */
-export function runInit(file: string, opts: { force: boolean; out: (line: string) => void }): number {
+export function runInit(
+  file: string,
+  opts: { force: boolean; out: (line: string) => void },
+): number {
   if (existsSync(file) && !opts.force) {
     opts.out(`${file} exists; not overwriting it (use --force)`);
     return 1;
   }
   writeFileSync(file, STARTER_CONFIG);
-  opts.out(`wrote ${file}; next: export OPENAI_API_KEY=..., spendgate keys create --org <org>, spendgate serve`);
+  opts.out(
+    `wrote ${file}; next: export OPENAI_API_KEY=..., spendgate keys create --org <org>, spendgate serve`,
+  );
   return 0;
 }

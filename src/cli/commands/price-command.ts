@@ -4,7 +4,14 @@ import { computeCost, createPricer } from '../../pricing/index.js';
 import { emptyUsage } from '../../providers/types.js';
 import { formatPrice } from './price.js';
 
-export type PriceArgs = { model: string; input: number; output: number; cached: number; cacheWrite: number; provider?: string };
+export type PriceArgs = {
+  model: string;
+  input: number;
+  output: number;
+  cached: number;
+  cacheWrite: number;
+  provider?: string;
+};
 
 /**
  * `spendgate price <model>`: the resolved entry and the cost of the given usage, with the

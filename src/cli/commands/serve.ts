@@ -4,23 +4,36 @@ import { createLogger } from '../../log/logger.js';
 import { createGateway } from '../../server.js';
 
 /** `spendgate serve`: runs until SIGTERM or SIGINT, then drains, flushes the ledger and exits 0. */
-export async function runServe(file: string, opts: { port?: number; out: (line: string) => void }): Promise<number> {
+export async function runServe(
+  file: string,
+  opts: { port?: number; out: (line: string) => void },
+): Promise<number> {
   const logger = createLogger();
   let config;
   try {
     config = loadConfigFile(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    logger.error({ event: 'config.invalid', file, problems: err.problems }, 'the config file is invalid; not starting');
+    logger.error(
+      { event: 'config.invalid', file, problems: err.problems },
+      'the config file is invalid; not starting',
+    );
     opts.out(err.message);
     return 1;
   }
-  for (const w of config.warnings) logger.warn({ event: 'config.warning', path: w.path }, w.message);
+  for (const w of config.warnings)
+    logger.warn({ event: 'config.warning', path: w.path }, w.message);
 
   const gateway = createGateway(config, { logger });
   const address = await gateway.listen(opts.port ?? config.listen.port);
   logger.info(
-    { event: 'gateway.started', host: address.address, port: address.port, config_version: config.version, upstreams: [...config.upstreams.keys()] },
+    {
+      event: 'gateway.started',
+      host: address.address,
+      port: address.port,
+      config_version: config.version,
+      upstreams: [...config.upstreams.keys()],
+    },
     `spendgate listening on http://${address.address}:${address.port}`,
   );
 
@@ -29,14 +42,20 @@ export async function runServe(file: string, opts: { port?: number; out: (line: 
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      logger.info({ event: 'gateway.stopping', signal }, 'stopping: draining requests and flushing the ledger');
+      logger.info(
+        { event: 'gateway.stopping', signal },
+        'stopping: draining requests and flushing the ledger',
+      );
       gateway.close().then(
         () => {
           logger.info({ event: 'gateway.stopped' }, 'stopped');
           resolve(0);
         },
         (err: unknown) => {
-          logger.error({ event: 'gateway.stop_failed', err: (err as Error).message }, 'stop failed');
+          logger.error(
+            { event: 'gateway.stop_failed', err: (err as Error).message },
+            'stop failed',
+          );
           resolve(1);
         },
       );

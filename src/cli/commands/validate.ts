@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { checkConfigText } from '../../config/load.js';
 
 /** `spendgate validate <file>`: every problem with its path in the file; exit 1 on any error. */
-export function runValidate(file: string, opts: { env: NodeJS.ProcessEnv; out: (line: string) => void }): number {
+export function runValidate(
+  file: string,
+  opts: { env: NodeJS.ProcessEnv; out: (line: string) => void },
+): number {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -18,6 +21,8 @@ export function runValidate(file: string, opts: { env: NodeJS.ProcessEnv; out: (
     opts.out(`${file}: invalid (${problems.length} error(s))`);
     return 1;
   }
-  opts.out(`${file}: valid (${Object.keys(config.upstreams).length} upstream(s), ${warnings.length} warning(s))`);
+  opts.out(
+    `${file}: valid (${Object.keys(config.upstreams).length} upstream(s), ${warnings.length} warning(s))`,
+  );
   return 0;
 }
