@@ -1,3 +1,5 @@
+import type { EventLog } from '../events/event.js';
+import type { KillSwitch } from '../policy/kill-switch.js';
 import type { LedgerRow } from './row.js';
 
 /** Filters on the ledger's dimensions; every given one must match. */
@@ -39,7 +41,16 @@ export type SpendGroup = {
  * The ledger: rows are appended on the request path without waiting and written in batches off
  * it. `flush` resolves once every row appended before the call is durable.
  */
+/** Kill switches are kept with the ledger so they survive a restart. */
+export interface KillSwitchStore {
+  save(record: KillSwitch, createdAtMs: number): void;
+  delete(id: string): boolean;
+  load(): KillSwitch[];
+}
+
 export interface Ledger {
+  readonly events: EventLog;
+  readonly killSwitches: KillSwitchStore;
   append(row: LedgerRow): void;
   flush(): Promise<void>;
   close(): Promise<void>;

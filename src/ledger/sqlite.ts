@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type { GroupKey, Ledger, RequestPage, RowFilter, SpendGroup } from './ledger.js';
 import type { LedgerRow } from './row.js';
+import { EVENT_MIGRATIONS, SqliteEventLog, SqliteKillSwitches } from './sqlite-events.js';
 import { rowFromRecord, rowToRecord, type RowRecord } from './sqlite-record.js';
 
 /** Versioned migrations; each runs once, in order, inside a transaction. */
@@ -25,6 +26,7 @@ const MIGRATIONS: string[] = [
    ) STRICT`,
   `CREATE INDEX requests_ts ON requests (ts DESC, request_id DESC)`,
   `CREATE INDEX requests_org_ts ON requests (org, ts)`,
+  ...EVENT_MIGRATIONS,
 ];
 
 const FILTER_COLUMNS = [
@@ -82,14 +84,17 @@ function migrate(db: Database.Database): void {
 /** The embedded ledger: one writer, batched inserts, idempotent by request id. */
 export class SqliteLedger implements Ledger {
   readonly db: Database.Database;
+  readonly events: SqliteEventLog;
+  readonly killSwitches: SqliteKillSwitches;
   private readonly logger: Logger;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private queue: LedgerRow[] = [];
+  private eventWrites: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failing = false;
   private readonly insert: Database.Statement;
-  private readonly writeBatch: (rows: LedgerRow[]) => void;
+  private readonly writeBatch: (rows: LedgerRow[], events: (() => void)[]) => void;
 
   constructor(db: Database.Database, opts: SqliteLedgerOptions) {
     this.db = db;
@@ -104,9 +109,15 @@ export class SqliteLedger implements Ledger {
          @reasoning_tokens, @cost_pico, @usage_source, @price_source, @flags, @latency_ms,
          @tags, @key_id, @counted_input_tokens, @counted_output_tokens)`,
     );
-    this.writeBatch = db.transaction((rows: LedgerRow[]) => {
+    this.writeBatch = db.transaction((rows: LedgerRow[], events: (() => void)[]) => {
       for (const row of rows) this.insert.run(rowToRecord(row));
+      for (const write of events) write();
     });
+    this.events = new SqliteEventLog(db, (write) => {
+      this.eventWrites.push(write);
+      this.schedule(this.flushIntervalMs);
+    });
+    this.killSwitches = new SqliteKillSwitches(db);
   }
 
   append(row: LedgerRow): void {
@@ -205,17 +216,20 @@ export class SqliteLedger implements Ledger {
   }
 
   private writeQueued(): void {
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 && this.eventWrites.length === 0) return;
     const batch = this.queue;
+    const events = this.eventWrites;
     this.queue = [];
+    this.eventWrites = [];
     try {
-      this.writeBatch(batch);
+      this.writeBatch(batch, events);
       if (this.failing)
         this.logger.info({ event: 'ledger.flush_recovered' }, 'ledger writes succeed again');
       this.failing = false;
     } catch (err) {
       // Keep the rows, in order, for the next attempt: a ledger row is never dropped.
       this.queue = batch.concat(this.queue);
+      this.eventWrites = events.concat(this.eventWrites);
       if (!this.failing) {
         this.logger.error(
           { event: 'ledger.flush_failed', err: (err as Error).message, rows: batch.length },

@@ -1,0 +1,257 @@
+/**
+ * The enforcement engine: finds every budget and rate limit that applies to a request, reserves
+ * its worst-case cost and tokens in one atomic store call, and turns the per-policy decisions
+ * into one admission (the most severe action wins) with its headers and a hold to settle.
+ */
+import type { Clock } from '../clock.js';
+import type { Pico } from '../money/money.js';
+import { killSwitchRetryAfter, matchKillSwitch, type KillSwitch } from '../policy/kill-switch.js';
+import type { Budget, RateLimit } from '../policy/schema.js';
+import type { RequestDims } from '../policy/scope.js';
+import { bucketConfig, type BucketKind } from '../policy/token-bucket.js';
+import type { CounterStore, ReserveItem, ReserveResult } from '../store/store.js';
+import { budgetInstanceKey, budgetKeyPrefix, bucketKeyPrefix } from './keys.js';
+import { admissionOf, rejectionOf } from './outcome.js';
+import {
+  PreparedBudget,
+  collectAlerts,
+  type Applied,
+  type Bucket,
+  type EnforcerEvent,
+} from './prepared.js';
+import type { AdmitRequest, Admission, Hold } from './types.js';
+import { buildBudgetsView, type BudgetView } from './view.js';
+
+export type { EnforcerEvent } from './prepared.js';
+export type { BudgetView } from './view.js';
+export type { AdmitRequest, Admission, Hold } from './types.js';
+
+/** What the engine is built from. */
+export type EnforcerOptions = {
+  readonly budgets: readonly Budget[];
+  readonly rateLimits: readonly RateLimit[];
+  readonly store: CounterStore;
+  readonly clock: Clock;
+  /** Receives alert events; called synchronously after the settle that crossed a threshold. */
+  readonly onEvent?: (event: EnforcerEvent) => void;
+  /** What to do when the store cannot answer. @default fail_open */
+  readonly onStoreDown?: 'fail_open' | 'fail_closed';
+};
+
+/** The engine that `createEnforcer` returns. */
+export type Enforcer = {
+  /** Reserves a request's worst case against every applicable policy, all or nothing. */
+  admit(request: AdmitRequest): Promise<Admission>;
+  /** Every current-period budget instance, the data of `GET /api/v1/budgets`. */
+  budgetsView(nowMs: number): Promise<BudgetView[]>;
+  /** Whether an enforce-mode budget applies to these dimensions. */
+  appliesEnforcing(dims: RequestDims): boolean;
+  /** Replaces the kill switches in force. */
+  setKillSwitches(records: readonly KillSwitch[]): void;
+  /** Rebuilds current-period spend from ledger rows (cost at admission time) at start. */
+  seed(rows: Iterable<SeedRow>, nowMs: number): Promise<void>;
+  /** The earliest live period start: ledger rows before it cannot affect any budget. */
+  seedSinceMs(nowMs: number): number;
+};
+
+/** One ledger row's contribution to budget state. */
+export type SeedRow = {
+  readonly dims: RequestDims;
+  readonly costPico: Pico;
+  readonly atMs: number;
+};
+
+/** Keys outlive their period by an hour so late settles still find their instance. */
+const KEY_GRACE_MS = 3_600_000;
+
+const NO_OP_HOLD: Hold = { settle: () => Promise.resolve(), release: () => Promise.resolve() };
+
+function bucketsOf(limit: RateLimit): Bucket[] {
+  const out: Bucket[] = [];
+  const add = (kind: BucketKind, value: number | null): void => {
+    if (value === null) return;
+    out.push({
+      limit,
+      kind,
+      prefix: bucketKeyPrefix(limit.name, kind),
+      config: bucketConfig(kind, value),
+    });
+  };
+  add('tpm', limit.tokensPerMinute);
+  add('tpd', limit.tokensPerDay);
+  add('rpm', limit.requestsPerMinute);
+  return out;
+}
+
+/** Builds the enforcement engine over prepared budgets, rate limits and a counter store. */
+export function createEnforcer(options: EnforcerOptions): Enforcer {
+  const { store, clock, onEvent } = options;
+  const failClosed = options.onStoreDown === 'fail_closed';
+  const budgets = options.budgets.map((b) => new PreparedBudget(b, budgetKeyPrefix(b.name)));
+  const buckets = options.rateLimits.flatMap(bucketsOf);
+  const byName = new Map(budgets.map((b) => [b.budget.name, b]));
+  let killSwitches: readonly KillSwitch[] = [];
+
+  function collect(dims: RequestDims, request: AdmitRequest, nowMs: number) {
+    const items: ReserveItem[] = [];
+    const applied: Applied[] = [];
+    for (const prepared of budgets) {
+      const values = prepared.budget.matcher.match(dims);
+      if (values === null) continue;
+      const window = prepared.budget.window(nowMs);
+      items.push({
+        kind: 'budget',
+        key: budgetInstanceKey(prepared.prefix, window.startMs, values),
+        amount: request.costPico,
+        maxAfter: prepared.maxAfter,
+        expiresAtMs: window.endMs + KEY_GRACE_MS,
+      });
+      applied.push({ budget: prepared, window });
+    }
+    for (const bucket of buckets) {
+      const values = bucket.limit.matcher.match(dims);
+      if (values === null) continue;
+      items.push({
+        kind: 'bucket',
+        key: bucket.prefix + values,
+        cost: bucket.kind === 'rpm' ? 1 : request.tokens,
+        config: bucket.config,
+        enforce: bucket.limit.mode === 'enforce',
+      });
+      applied.push({ bucket, window: null });
+    }
+    return { items, applied };
+  }
+
+  function makeHold(
+    result: Extract<ReserveResult, { ok: true }>,
+    applied: readonly Applied[],
+  ): Hold {
+    let done = false;
+    return {
+      settle: async (actualCostPico, actualTokens) => {
+        if (done) return;
+        done = true;
+        const actual = applied.map((policy) =>
+          'budget' in policy ? actualCostPico : policy.bucket.kind === 'rpm' ? 1 : actualTokens,
+        );
+        const after = await store.commit(result.reservation, actual, clock.now());
+        if (onEvent !== undefined) {
+          collectAlerts(applied, result.reservation, after, actualCostPico, onEvent, clock.now());
+        }
+      },
+      release: async () => {
+        if (done) return;
+        done = true;
+        await store.release(result.reservation, clock.now());
+      },
+    };
+  }
+
+  return {
+    async admit(request) {
+      const nowMs = clock.now();
+      const { dims } = request;
+
+      if (killSwitches.length > 0) {
+        const hit = matchKillSwitch(killSwitches, dims, nowMs);
+        if (hit !== null) {
+          const retry = killSwitchRetryAfter(hit, nowMs);
+          return {
+            allowed: false,
+            reason: 'kill_switch',
+            retryAfterSeconds: retry ?? undefined,
+            headers: {},
+          };
+        }
+      }
+
+      const { items, applied } = collect(dims, request, nowMs);
+      if (items.length === 0) {
+        return {
+          allowed: true,
+          action: 'allow',
+          delayMs: 0,
+          headers: {},
+          shadowRejected: [],
+          streamLimitPico: null,
+          hold: NO_OP_HOLD,
+        };
+      }
+
+      let result: ReserveResult;
+      try {
+        result = await store.reserve(items, nowMs);
+      } catch {
+        // SPEC "Storage": an outage follows the configured rule instead of failing the request.
+        if (failClosed) {
+          return {
+            allowed: false,
+            reason: 'store_unavailable',
+            retryAfterSeconds: undefined,
+            headers: {},
+          };
+        }
+        return {
+          allowed: true,
+          action: 'allow',
+          delayMs: 0,
+          headers: {},
+          shadowRejected: [],
+          streamLimitPico: null,
+          failOpen: 'store_unavailable',
+          hold: NO_OP_HOLD,
+        };
+      }
+
+      return result.ok
+        ? admissionOf(result, items, applied, nowMs, makeHold(result, applied))
+        : rejectionOf(result, items, applied, nowMs);
+    },
+
+    async budgetsView(nowMs) {
+      return buildBudgetsView(await store.snapshot(), byName, nowMs);
+    },
+
+    appliesEnforcing(dims) {
+      for (const prepared of budgets) {
+        if (prepared.budget.mode === 'enforce' && prepared.budget.matcher.match(dims) !== null) {
+          return true;
+        }
+      }
+      return false;
+    },
+
+    setKillSwitches(records) {
+      killSwitches = records;
+    },
+
+    seedSinceMs(nowMs) {
+      let since = nowMs;
+      for (const prepared of budgets)
+        since = Math.min(since, prepared.budget.window(nowMs).startMs);
+      return since;
+    },
+
+    async seed(rows, nowMs) {
+      const totals = new Map<string, { committed: Pico; expiresAtMs: number }>();
+      for (const row of rows) {
+        for (const prepared of budgets) {
+          const values = prepared.budget.matcher.match(row.dims);
+          if (values === null) continue;
+          const window = prepared.budget.window(row.atMs);
+          // SPEC: a row counts in the period of its admission time; only the live one matters.
+          if (nowMs < window.startMs || nowMs >= window.endMs) continue;
+          const key = budgetInstanceKey(prepared.prefix, window.startMs, values);
+          const total = totals.get(key);
+          if (total === undefined) {
+            totals.set(key, { committed: row.costPico, expiresAtMs: window.endMs + KEY_GRACE_MS });
+          } else {
+            total.committed += row.costPico;
+          }
+        }
+      }
+      for (const [key, total] of totals) await store.seed(key, total.committed, total.expiresAtMs);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The `GET /api/v1/budgets` data: each current-period budget instance with its spend, stage,
+ * reset time and a projected exhaustion time from the period's spend rate so far.
+ */
+import { picoToNumber } from '../money/money.js';
+import { stageReached, utilizationOf } from '../policy/cost-budget.js';
+import { scopeValues } from '../policy/scope.js';
+import type { InstanceSnapshot } from '../store/store.js';
+import { parseBudgetKey } from './keys.js';
+import type { PreparedBudget } from './prepared.js';
+
+/** One budget instance as the admin API reports it. */
+export type BudgetView = {
+  readonly name: string;
+  readonly scope: Record<string, string>;
+  readonly mode: 'enforce' | 'shadow';
+  /** Committed spend this period. */
+  readonly spent_usd: number;
+  /** Reserved by requests in flight. */
+  readonly reserved_usd: number;
+  readonly limit_usd: number;
+  /** (committed + reserved) / limit, as a fraction. */
+  readonly utilization: number;
+  readonly stage: 'ok' | 'warn' | 'throttle' | 'reject';
+  readonly resets_at: string;
+  /** When the spend rate so far would use the rest of the limit; null when not this period. */
+  readonly projected_exhaustion: string | null;
+};
+
+function projectExhaustion(
+  snapshot: InstanceSnapshot,
+  limit: bigint,
+  startMs: number,
+  endMs: number,
+  nowMs: number,
+): string | null {
+  const left = limit - snapshot.committed - snapshot.reserved;
+  if (left <= 0n) return new Date(nowMs).toISOString();
+  const elapsed = nowMs - startMs;
+  if (snapshot.committed <= 0n || elapsed <= 0) return null;
+
+  // Remaining / rate, in bigint so large limits and tiny rates stay exact enough.
+  const msToGo = (left * BigInt(elapsed)) / snapshot.committed;
+  const at = nowMs + Number(msToGo);
+  return at < endMs ? new Date(at).toISOString() : null;
+}
+
+/** Builds the view from a store snapshot, keeping only instances of the live period. */
+export function buildBudgetsView(
+  snapshots: readonly InstanceSnapshot[],
+  budgets: ReadonlyMap<string, PreparedBudget>,
+  nowMs: number,
+): BudgetView[] {
+  const out: BudgetView[] = [];
+  for (const snapshot of snapshots) {
+    const parsed = parseBudgetKey(snapshot.key);
+    const prepared = parsed === null ? undefined : budgets.get(parsed.name);
+    if (parsed === null || prepared === undefined) continue;
+    const { budget } = prepared;
+    const window = budget.window(nowMs);
+    if (parsed.startMs !== window.startMs) continue;
+
+    const used = snapshot.committed + snapshot.reserved;
+    const reject = budget.maxAfterPico !== null && used >= budget.maxAfterPico;
+    const stage = reject ? 'reject' : (stageReached(budget.stages, used)?.do ?? 'ok');
+    out.push({
+      name: budget.name,
+      scope: scopeValues(budget.matcher.keys, parsed.values),
+      mode: budget.mode,
+      spent_usd: picoToNumber(snapshot.committed),
+      reserved_usd: picoToNumber(snapshot.reserved),
+      limit_usd: budget.limitUsd,
+      utilization: utilizationOf(used, budget.limitPico),
+      stage: stage === 'reject' ? 'reject' : stage,
+      resets_at: new Date(window.endMs).toISOString(),
+      projected_exhaustion: projectExhaustion(
+        snapshot,
+        budget.limitPico,
+        window.startMs,
+        window.endMs,
+        nowMs,
+      ),
+    });
+  }
+  return out.sort((a, b) => b.utilization - a.utilization || a.name.localeCompare(b.name));
+}
