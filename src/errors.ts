@@ -28,17 +28,25 @@ export class GatewayError extends Error {
   readonly httpStatus: number;
   /** Seconds the client should wait, for rejections that clear on their own. */
   readonly retryAfterSeconds: number | undefined;
+  /** Headers the rejection carries besides the reason (the budgets' RateLimit fields). */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     code: Reason,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number; httpStatus?: number } = {},
+    options: {
+      cause?: unknown;
+      retryAfterSeconds?: number | undefined;
+      httpStatus?: number;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.httpStatus = options.httpStatus ?? REASONS[code];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
   }
 }
 

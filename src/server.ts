@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { handleAdmin, sendJson } from './api/admin.js';
+import { handleAdmin } from './api/admin.js';
+import { sendJson } from './api/http.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config/prepare.js';
 import { GatewayError } from './errors.js';
@@ -11,6 +12,9 @@ import { openLedger } from './ledger/open.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { createPricer } from './pricing/index.js';
 import { loadEncoding } from './tokens/index.js';
+import { createEnforcer } from './engine/engine.js';
+import { EventRecorder } from './events/recorder.js';
+import { MemoryStore } from './store/memory.js';
 import type { ProxyDeps } from './proxy/deps.js';
 import { sendError } from './proxy/error-response.js';
 import { handleMetered } from './proxy/metered.js';
@@ -46,6 +50,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   loadEncoding('o200k_base');
   loadEncoding('cl100k_base');
   const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
+  const events = new EventRecorder(ledger.events, logger, clock);
 
   const deps: ProxyDeps = {
     config,
@@ -63,7 +68,31 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
     clock,
     pools: new UpstreamPools(),
     upstreamLimits: new UpstreamLimits(),
+    enforcer: createEnforcer({
+      budgets: config.raw.budgets ?? [],
+      rateLimits: config.raw.rate_limits ?? [],
+      store: openCounterStore(config.raw.storage.counters),
+      clock,
+      onStoreDown: config.raw.storage.on_store_down,
+      onEvent: (e) =>
+        events.record(
+          'budget_threshold',
+          `budget "${e.budget}" passed ${e.at}% (${e.spentUsd} of ${e.limitUsd} USD)`,
+          {
+            scope: e.scope,
+            data: {
+              budget: e.budget,
+              at: e.at,
+              channels: e.channels,
+              spent_usd: e.spentUsd,
+              limit_usd: e.limitUsd,
+            },
+          },
+        ),
+    }),
+    events,
   };
+  const ready = restoreState(deps);
 
   let closing = false;
   const server = createServer((req, res) => {
@@ -87,7 +116,8 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   return {
     server,
     deps,
-    listen(port = config.listen.port, host = config.listen.host) {
+    async listen(port = config.listen.port, host = config.listen.host) {
+      await ready;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve(server.address() as AddressInfo));
@@ -104,6 +134,23 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       await deps.pools.close();
     },
   };
+}
+
+/**
+ * Budget counters are rebuilt from the ledger's rows of the live periods (a budget 90% spent
+ * before a restart is 90% spent after it), and kill switches are loaded from their table.
+ */
+async function restoreState(deps: ProxyDeps): Promise<void> {
+  const nowMs = deps.clock.now();
+  deps.enforcer.setKillSwitches(deps.ledger.killSwitches.load());
+  const fromMs = deps.enforcer.seedSinceMs(nowMs);
+  if (Number.isFinite(fromMs)) await deps.enforcer.seed(deps.ledger.spendRows(fromMs), nowMs);
+}
+
+/** The counter store the config names; only the in-process one exists in this version. */
+function openCounterStore(spec: string): MemoryStore {
+  if (spec === 'memory') return new MemoryStore();
+  throw new Error(`storage.counters: "${spec}" is not available in this version; use memory`);
 }
 
 async function dispatch(

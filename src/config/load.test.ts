@@ -70,9 +70,9 @@ describe('config: validation', () => {
   });
 
   it('warns about unset key variables and sections not enforced yet', () => {
-    const { warnings } = checkConfigText(MINIMAL + 'budgets: []\n', {});
+    const { warnings } = checkConfigText(MINIMAL + 'anomaly: {}\n', {});
 
-    expect(warnings.map((w) => w.path)).toEqual(['upstreams.openai.api_key_env', 'budgets']);
+    expect(warnings.map((w) => w.path)).toEqual(['upstreams.openai.api_key_env', 'anomaly']);
   });
 
   it('accepts the starter config that init writes', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { pricingSchema } from '../pricing/schema.js';
 import { attributionSchema, identitySchema } from '../identity/schema.js';
+import { budgetsSchema, rateLimitsSchema } from '../policy/schema.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
@@ -62,8 +63,6 @@ const storageSchema = z
  * file can be written ahead, and the gateway says at start that they are not enforced yet.
  */
 const laterSections = {
-  budgets: z.array(z.unknown()).optional(),
-  rate_limits: z.array(z.unknown()).optional(),
   anomaly: z.unknown().optional(),
   circuit_breaker: z.unknown().optional(),
   loop_detection: z.unknown().optional(),
@@ -96,6 +95,8 @@ export const configSchema = z
       .optional(),
     attribution: attributionSchema.optional(),
     pricing: pricingSchema.optional(),
+    budgets: budgetsSchema.optional(),
+    rate_limits: rateLimitsSchema.optional(),
     ...laterSections,
   })
   .strict();

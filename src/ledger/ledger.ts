@@ -28,6 +28,22 @@ export type GroupKey =
   | 'key'
   | `tag:${string}`;
 
+/** What one row contributes to budgets: its dimensions, cost and admission time. */
+export type SpendRow = {
+  dims: {
+    org: string;
+    team: string;
+    user: string;
+    endpoint: string;
+    model: string;
+    provider: string;
+    key: string | null;
+    tags: Record<string, string>;
+  };
+  costPico: bigint;
+  atMs: number;
+};
+
 /** One group's totals: its dimension values (by group key), exact cost and token sums. */
 export type SpendGroup = {
   values: Record<string, string | null>;
@@ -58,6 +74,8 @@ export interface Ledger {
   pending(): number;
   /** Raw rows, newest first, paginated by an opaque cursor. */
   queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage;
+  /** Priced rows admitted at or after `fromMs`, to rebuild budget counters at start. */
+  spendRows(fromMs: number): Iterable<SpendRow>;
   /** Spend of the rows matching `filter`, grouped by `groupBy` (one group when empty). */
   sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[];
 }

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import type { GroupKey, Ledger, RequestPage, RowFilter, SpendGroup } from './ledger.js';
+import type { GroupKey, Ledger, RequestPage, RowFilter, SpendGroup, SpendRow } from './ledger.js';
 import type { LedgerRow } from './row.js';
 import { EVENT_MIGRATIONS, SqliteEventLog, SqliteKillSwitches } from './sqlite-events.js';
 import { rowFromRecord, rowToRecord, type RowRecord } from './sqlite-record.js';
@@ -169,6 +169,31 @@ export class SqliteLedger implements Ledger {
     const nextCursor =
       records.length > limit && last ? encodeCursor(last.timestampMs, last.requestId) : null;
     return { rows, nextCursor };
+  }
+
+  *spendRows(fromMs: number): Iterable<SpendRow> {
+    const statement = this.db
+      .prepare(
+        `SELECT org, team, user, endpoint, model, provider, key_id, tags, cost_pico, ts
+         FROM requests WHERE ts >= ? AND cost_pico > 0`,
+      )
+      .safeIntegers(true);
+    for (const r of statement.iterate(fromMs) as Iterable<Record<string, unknown>>) {
+      yield {
+        dims: {
+          org: r.org as string,
+          team: r.team as string,
+          user: r.user as string,
+          endpoint: r.endpoint as string,
+          model: r.model as string,
+          provider: r.provider as string,
+          key: r.key_id as string | null,
+          tags: JSON.parse(r.tags as string) as Record<string, string>,
+        },
+        costPico: r.cost_pico as bigint,
+        atMs: Number(r.ts),
+      };
+    }
   }
 
   sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[] {

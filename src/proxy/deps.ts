@@ -6,6 +6,8 @@ import type { Logger } from '../log/logger.js';
 import type { Pricer } from '../pricing/index.js';
 import type { UpstreamPools } from './upstream-pool.js';
 import type { UpstreamLimits } from './upstream-limits.js';
+import type { Enforcer } from '../engine/engine.js';
+import type { EventRecorder } from '../events/recorder.js';
 
 /** Everything the proxy path needs, built once per loaded config by the server's wiring. */
 export type ProxyDeps = {
@@ -17,4 +19,6 @@ export type ProxyDeps = {
   clock: Clock;
   pools: UpstreamPools;
   upstreamLimits: UpstreamLimits;
+  enforcer: Enforcer;
+  events: EventRecorder;
 };

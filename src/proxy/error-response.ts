@@ -51,6 +51,7 @@ export function sendError(
   const body = errorBody(dialect, err.httpStatus, err.code, err.message);
   const headers: OutgoingHttpHeaders = {
     ...extraHeaders,
+    ...err.headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-spendgate-reason': err.code,

@@ -13,16 +13,19 @@ import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../pr
 import {
   countPromptTokens,
   countTextTokens,
+  maxOutputTokens,
   rawTextTokens,
   scaleTokenCount,
 } from '../tokens/index.js';
+import { computeCost, type ModelRates } from '../pricing/index.js';
 import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
 import { readBody } from './read-body.js';
 import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
-import { relaySse } from './stream-relay.js';
+import { relaySse, type RelayEnd, type StreamCut } from './stream-relay.js';
+import { admit, type Admitted } from './admission.js';
 import {
   assertUpstreamKey,
   describeUpstreamError,
@@ -32,9 +35,23 @@ import {
 
 type Body = Record<string, unknown>;
 
+/** One request's state on its way through: what settles its row and its budget hold. */
+type Flow = {
+  deps: ProxyDeps;
+  res: ServerResponse;
+  record: RequestRecord;
+  op: Operation;
+  model: string;
+  rates: ModelRates | null;
+  countedInput: number;
+  dialect: ErrorDialect;
+  admitted: Admitted;
+};
+
 /**
  * One metered request, start to end: read and check the body, attribute it, price it, count
- * the prompt, forward it, relay or buffer the answer, and record exactly one ledger row.
+ * the prompt, hold its worst case against the budgets, forward it, relay or buffer the answer,
+ * settle the hold with the actual cost, and record exactly one ledger row.
  */
 export async function handleMetered(
   deps: ProxyDeps,
@@ -53,6 +70,7 @@ export async function handleMetered(
   });
 
   let countedInput = 0;
+  let admitted: Admitted | null = null;
   try {
     const raw = await readBody(req, deps.config.listen.maxBodyBytes);
     const body = parseBody(raw);
@@ -75,6 +93,17 @@ export async function handleMetered(
     }
 
     countedInput = countPromptTokens(op, body, model).tokens;
+    const maxOutput = maxOutputTokens(op, body) ?? resolution.defaultMaxOutputTokens;
+    admitted = await admit(
+      deps,
+      record,
+      resolution,
+      { input: countedInput, maxOutput },
+      abort.signal,
+    );
+    for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
+    if (abort.signal.aborted) throw new GatewayError('invalid_request', 'the client went away');
+
     const streamed = body.stream === true && op !== 'embeddings';
     record.row.streamed = streamed;
     const { forwardBody, hideUsageChunk } = withStreamUsage(route, op, body, raw, streamed);
@@ -92,28 +121,22 @@ export async function handleMetered(
     });
     record.row.status = upstreamRes.statusCode;
 
+    const flow: Flow = {
+      deps,
+      res,
+      record,
+      op,
+      model,
+      rates: resolution.rates,
+      countedInput,
+      dialect: route.upstream.dialect,
+      admitted,
+    };
     const contentType = headerValue(upstreamRes.headers['content-type']) ?? '';
     if (streamed && upstreamRes.statusCode < 300 && contentType.includes('text/event-stream')) {
-      // Deltas are counted raw and scaled once at the end (see rawTextTokens).
-      const countTokens = (text: string): number => rawTextTokens(model, text);
-      const meter =
-        op === 'messages'
-          ? createAnthropicStreamMeter({ countTokens })
-          : createOpenAiStreamMeter(op as 'chat' | 'completions' | 'responses', {
-              hideUsageChunk,
-              countTokens,
-            });
-      await relayStream(
-        res,
-        upstreamRes,
-        meter,
-        record,
-        countedInput,
-        route.upstream.dialect,
-        model,
-      );
+      await relayStream(flow, upstreamRes, hideUsageChunk, abort);
     } else {
-      await relayBuffered(deps, res, upstreamRes, op, model, record, countedInput);
+      await relayBuffered(flow, upstreamRes);
     }
   } catch (err) {
     const failure = toGatewayError(err, route.upstream);
@@ -139,19 +162,30 @@ export async function handleMetered(
     }
   } finally {
     record.commit(ledger, clock.now());
+    if (admitted) settleHold(deps, admitted.hold, record);
   }
 }
 
+/**
+ * Commits the row's actual cost and tokens in place of the reservation, or releases all of it
+ * when nothing was charged. A store failure here is logged; the ledger row is already queued.
+ */
+function settleHold(deps: ProxyDeps, hold: Admitted['hold'], record: RequestRecord): void {
+  const row = record.row;
+  const cost = row.costPico ?? 0n;
+  const tokens = row.inputTokens + row.outputTokens;
+  const done = cost === 0n && tokens === 0 ? hold.release() : hold.settle(cost, tokens);
+  done.catch((err: unknown) => {
+    deps.logger.error(
+      { event: 'budget.settle_failed', requestId: row.requestId, err: (err as Error).message },
+      'could not settle a budget reservation',
+    );
+  });
+}
+
 /** A non-streamed answer: buffered so the cost header can go out with it, body unchanged. */
-async function relayBuffered(
-  deps: ProxyDeps,
-  res: ServerResponse,
-  upstreamRes: Dispatcher.ResponseData,
-  op: Operation,
-  model: string,
-  record: RequestRecord,
-  countedInput: number,
-): Promise<void> {
+async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): Promise<void> {
+  const { record, op, model, countedInput } = flow;
   const chunks: Buffer[] = [];
   for await (const chunk of upstreamRes.body) chunks.push(chunk as Buffer);
   const buf = Buffer.concat(chunks);
@@ -165,40 +199,61 @@ async function relayBuffered(
     // Failed provider calls are not billed; the row keeps the status and the prompt count.
     record.flag('upstream_error');
     record.settleNothing(countedInput);
-    if (status === 429) retryAfterFor429(deps, record.row.upstream, upstreamRes.headers, headers);
+    if (status === 429) {
+      retryAfterFor429(flow.deps, record.row.upstream, upstreamRes.headers, headers);
+    }
   } else {
     const parsed = parseJson(buf, headerValue(upstreamRes.headers['content-type']));
     const usage = parsed ? usageOf(op, parsed) : null;
-    if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed'))
+    if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) {
       record.flag('incomplete');
+    }
     const countedOutput = usage ? 0 : countTextTokens(model, completionText(op, parsed));
     const cost = record.settle(usage, { input: countedInput, output: countedOutput });
     if (cost !== null) headers['x-spendgate-cost-usd'] = picoToDecimal(cost);
   }
 
-  res.writeHead(status, headers);
-  res.end(buf);
+  flow.res.writeHead(status, headers);
+  flow.res.end(buf);
 }
 
 /** A streamed answer: headers at once, then block by block, charged for what was delivered. */
 async function relayStream(
-  res: ServerResponse,
+  flow: Flow,
   upstreamRes: Dispatcher.ResponseData,
-  meter: StreamMeter,
-  record: RequestRecord,
-  countedInput: number,
-  dialect: ErrorDialect,
-  model: string,
+  hideUsageChunk: boolean,
+  abort: AbortController,
 ): Promise<void> {
+  const { res, record, model, countedInput } = flow;
+  // Deltas are counted raw and scaled once at the end (see rawTextTokens).
+  const countTokens = (text: string): number => rawTextTokens(model, text);
+  const meter =
+    flow.op === 'messages'
+      ? createAnthropicStreamMeter({ countTokens })
+      : createOpenAiStreamMeter(flow.op as 'chat' | 'completions' | 'responses', {
+          hideUsageChunk,
+          countTokens,
+        });
+  const usageSoFar = (): Usage => ({
+    ...emptyUsage(),
+    inputTokens: countedInput,
+    outputTokens: scaleTokenCount(model, meter.countedOutputTokens()),
+  });
+
   res.writeHead(
     upstreamRes.statusCode,
     clientResponseHeaders(upstreamRes.headers, { dropLength: true }),
   );
   res.flushHeaders();
 
-  let ended: 'complete' | 'truncated' | 'failed' = 'failed';
+  let ended: RelayEnd | 'failed' = 'failed';
   try {
-    ended = await relaySse(upstreamRes.body as AsyncIterable<Buffer>, res, meter);
+    ended = await relaySse(
+      upstreamRes.body as AsyncIterable<Buffer>,
+      res,
+      meter,
+      streamCut(flow, usageSoFar),
+    );
   } catch (err) {
     if (res.destroyed) {
       record.flag('client_disconnected');
@@ -209,7 +264,7 @@ async function relayStream(
       record.row.decision = 'error';
       res.write(
         streamErrorEvent(
-          dialect,
+          flow.dialect,
           'upstream_unavailable',
           `the upstream stream failed: ${describeUpstreamError(err)}`,
         ),
@@ -219,10 +274,15 @@ async function relayStream(
   if (!res.destroyed) res.end();
 
   const result = meter.result();
-  const counted = {
-    input: countedInput,
-    output: scaleTokenCount(model, meter.countedOutputTokens()),
-  };
+  const counted = { input: countedInput, output: usageSoFar().outputTokens };
+  if (ended === 'cut') {
+    // Stop the provider generating what nobody will receive; the row holds what was sent.
+    abort.abort();
+    record.flag('budget_cut');
+    record.flag('incomplete');
+    record.settle(usageSoFar(), counted, 'estimated');
+    return;
+  }
   if (ended === 'complete' && result.usage) {
     if (result.status === 'incomplete' || result.status === 'failed') record.flag('incomplete');
     record.settle(result.usage, counted);
@@ -233,6 +293,20 @@ async function relayStream(
   if (ended === 'truncated') record.flag('truncated_stream');
   if (ended !== 'complete' || !result.sawTerminator) record.flag('incomplete');
   record.settle(partialUsage(result.usage, counted), counted, 'estimated');
+}
+
+/**
+ * The budget cut-off of a stream: once its running cost reaches the money its budgets have
+ * left, it ends with the format's own clean ending and the usage so far.
+ */
+function streamCut(flow: Flow, usageSoFar: () => Usage): StreamCut | undefined {
+  const limit = flow.admitted.streamLimitPico;
+  const rates = flow.rates;
+  if (limit === null || !rates) return undefined;
+  return {
+    reached: () => computeCost(usageSoFar(), rates) >= limit,
+    ending: (meter) => meter.cutBlocks(usageSoFar()),
+  };
 }
 
 /** Adds `stream_options.include_usage` for OpenAI streams whose client did not ask for usage. */

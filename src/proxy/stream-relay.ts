@@ -3,18 +3,27 @@ import { SseParser, terminatedRaw } from '../sse/parser.js';
 import type { StreamMeter } from '../providers/usage.js';
 
 /** How a relayed stream ended when neither side failed. */
-export type RelayEnd = 'complete' | 'truncated';
+export type RelayEnd = 'complete' | 'truncated' | 'cut';
+
+/** A budget's say over a stream: checked after each read, it may end the stream early. */
+export type StreamCut = {
+  reached(): boolean;
+  /** The format's clean ending (final chunk with usage, then the terminator). */
+  ending(meter: StreamMeter): Buffer;
+};
 
 /**
  * Relays an SSE body block by block: each complete block's bytes go to the client unchanged
  * unless the meter hides it. A last block without its blank line is passed on terminated when
  * it is whole, and dropped when it is a truncated fragment (SPEC "Modes", exceptions 1 and 2).
+ * With `cut`, a stream whose budget runs out ends early with the format's clean ending.
  * Throws what the upstream body throws (reset, timeout, abort when the client left).
  */
 export async function relaySse(
   body: AsyncIterable<Buffer>,
   res: ServerResponse,
   meter: StreamMeter,
+  cut?: StreamCut,
 ): Promise<RelayEnd> {
   const parser = new SseParser();
   for await (const chunk of body) {
@@ -24,6 +33,11 @@ export async function relaySse(
     res.cork();
     let flowing = true;
     for (const block of blocks) if (meter.onBlock(block)) flowing = res.write(block.raw);
+    if (cut?.reached()) {
+      res.write(cut.ending(meter));
+      res.uncork();
+      return 'cut';
+    }
     res.uncork();
     if (!flowing) await drained(res);
   }

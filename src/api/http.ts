@@ -1,0 +1,61 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AdminToken } from '../config/prepare.js';
+import type { ProxyDeps } from '../proxy/deps.js';
+
+/** What an admin route handler gets: the gateway, the call, and who made it. */
+export type AdminCall = {
+  deps: ProxyDeps;
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  token: AdminToken;
+  /** Path parameters, e.g. the id of `DELETE /kill-switches/<id>`. */
+  params: string[];
+};
+
+export function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+export function sendJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
+  sendJson(res, status, JSON.stringify({ error: { message, type: code, code } }));
+}
+
+/** Reads a small JSON object body of an admin call; null when it is not one. */
+export async function readJsonObject(
+  req: IncomingMessage,
+  limit = 64 * 1024,
+): Promise<Record<string, unknown> | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a set of scope values lies inside an admin token's scope. */
+export function withinScope(values: Record<string, string>, token: AdminToken): boolean {
+  for (const [dimension, value] of Object.entries(token.scope ?? {})) {
+    if (values[dimension] !== value) return false;
+  }
+  return true;
+}

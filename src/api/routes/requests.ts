@@ -1,0 +1,65 @@
+import type { AdminToken } from '../../config/prepare.js';
+import type { RowFilter } from '../../ledger/ledger.js';
+import { sendJson, sendJsonError, type AdminCall } from '../http.js';
+import { toJson } from '../json.js';
+import { rowToExport } from '../row-json.js';
+
+const DIMENSION_PARAMS = [
+  'org',
+  'team',
+  'user',
+  'endpoint',
+  'model',
+  'provider',
+  'upstream',
+  'decision',
+] as const;
+const MAX_PAGE = 1000;
+
+/** `GET /requests`: raw ledger rows, newest first, paginated by cursor. */
+export function listRequests({ deps, res, url, token }: AdminCall): void {
+  const params = url.searchParams;
+  const limitText = params.get('limit');
+  const limit = limitText === null ? 50 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    return sendJsonError(
+      res,
+      400,
+      'invalid_request',
+      `limit must be a whole number from 1 to ${MAX_PAGE}`,
+    );
+  }
+  const filter = scopedFilter(params, token);
+  if (!filter) return sendJson(res, 200, toJson({ data: [], next_cursor: null }));
+
+  const page = deps.ledger.queryRequests(filter, limit, params.get('cursor'));
+  sendJson(res, 200, toJson({ data: page.rows.map(rowToExport), next_cursor: page.nextCursor }));
+}
+
+/**
+ * The row filter a request asks for, narrowed to the token's scope. A scoped token asking for
+ * another scope's values gets nothing (null), whatever the parameters say.
+ */
+export function scopedFilter(params: URLSearchParams, token: AdminToken): RowFilter | null {
+  const filter: RowFilter = {};
+  for (const name of DIMENSION_PARAMS) {
+    const value = params.get(name);
+    if (value !== null) filter[name] = value;
+  }
+  for (const [key, value] of params) {
+    if (key.startsWith('tag:')) (filter.tags ??= {})[key.slice(4)] = value;
+  }
+  for (const [dimension, value] of Object.entries(token.scope ?? {})) {
+    if (dimension.startsWith('tag:')) {
+      const tags = (filter.tags ??= {});
+      const name = dimension.slice(4);
+      if (tags[name] !== undefined && tags[name] !== value) return null;
+      tags[name] = value;
+      continue;
+    }
+    const key = dimension as (typeof DIMENSION_PARAMS)[number];
+    if (filter[key] !== undefined && filter[key] !== value) return null;
+    filter[key] = value;
+  }
+  return filter;
+}

@@ -1,0 +1,138 @@
+import type { Admission, Hold } from '../engine/types.js';
+import { GatewayError, type Reason } from '../errors.js';
+import type { Pico } from '../money/money.js';
+import type { RequestDims } from '../policy/scope.js';
+import { computeCost, type Resolution } from '../pricing/index.js';
+import { emptyUsage } from '../providers/types.js';
+import type { ProxyDeps } from './deps.js';
+import type { RequestRecord } from './request-record.js';
+
+/** What an admitted request carries to its end. */
+export type Admitted = {
+  hold: Hold;
+  headers: Record<string, string>;
+  /** Money left before a stream is cut; null when nothing cuts it. */
+  streamLimitPico: Pico | null;
+};
+
+const MESSAGES: Partial<Record<Reason, string>> = {
+  budget_exceeded: 'budget exceeded',
+  tpm_exceeded: 'tokens-per-minute limit exceeded',
+  tpd_exceeded: 'tokens-per-day limit exceeded',
+  rpm_exceeded: 'requests-per-minute limit exceeded',
+  kill_switch: 'blocked by a kill switch',
+  store_unavailable: 'the counter store is unavailable and enforcement fails closed',
+};
+
+/**
+ * Holds the request's worst case against every budget and rate limit that applies: the
+ * counted prompt plus the largest completion it may produce, at the model's rates. Throws the
+ * rejection (429 with the policy's headers) when one refuses; delays a throttled request.
+ */
+export async function admit(
+  deps: ProxyDeps,
+  record: RequestRecord,
+  resolution: Resolution,
+  counted: { input: number; maxOutput: number },
+  signal: AbortSignal,
+): Promise<Admitted> {
+  const row = record.row;
+  const dims: RequestDims = {
+    org: row.org,
+    team: row.team,
+    user: row.user,
+    endpoint: row.endpoint,
+    model: row.model,
+    provider: row.provider,
+    key: row.keyId,
+    tags: row.tags,
+  };
+  if (!resolution.rates && deps.enforcer.appliesEnforcing(dims)) {
+    throw new GatewayError(
+      'unknown_model',
+      `model "${row.model}" has no price, so it cannot be held to the budgets that apply; add it to pricing.models`,
+    );
+  }
+
+  const reservation = resolution.rates
+    ? computeCost(
+        { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.maxOutput },
+        resolution.rates,
+      )
+    : 0n;
+  const admission = await deps.enforcer.admit({
+    dims,
+    costPico: reservation,
+    tokens: counted.input + counted.maxOutput,
+  });
+
+  if (!admission.allowed) throw rejection(deps, record, admission);
+  if (admission.failOpen) record.flag('fail_open');
+  for (const name of admission.shadowRejected) {
+    record.flag('shadow_rejected');
+    deps.events.record(
+      'shadow_rejection',
+      `shadow budget "${name}" would have rejected a request`,
+      {
+        scope: { org: row.org, team: row.team, user: row.user },
+        data: { budget: name, request_id: row.requestId },
+        dedupeKey: `${name}\u0000${row.org}\u0000${row.team}\u0000${row.user}`,
+      },
+    );
+  }
+  row.decision = admission.action;
+  if (admission.action !== 'allow') {
+    deps.events.record(
+      admission.action === 'warn' ? 'warning' : 'throttle',
+      admission.headers['x-spendgate-budget-warning'] ?? admission.action,
+      {
+        scope: { org: row.org, team: row.team, user: row.user },
+        data: { delay_ms: admission.delayMs, request_id: row.requestId },
+        dedupeKey: `${row.org}\u0000${row.team}\u0000${row.user}`,
+      },
+    );
+  }
+  if (admission.action === 'throttle' && admission.delayMs > 0)
+    await delay(admission.delayMs, signal);
+
+  return {
+    hold: admission.hold,
+    headers: admission.headers,
+    streamLimitPico: admission.streamLimitPico,
+  };
+}
+
+function rejection(
+  deps: ProxyDeps,
+  record: RequestRecord,
+  admission: Extract<Admission, { allowed: false }>,
+): GatewayError {
+  const row = record.row;
+  const what = admission.budget
+    ? `${MESSAGES[admission.reason] ?? admission.reason}: "${admission.budget}"`
+    : (MESSAGES[admission.reason] ?? admission.reason);
+  const message = `${what} for org "${row.org}", team "${row.team}", user "${row.user}"`;
+  deps.events.record('rejection', message, {
+    scope: { org: row.org, team: row.team, user: row.user },
+    data: { reason: admission.reason, budget: admission.budget ?? null, request_id: row.requestId },
+    dedupeKey: `${admission.reason}\u0000${admission.budget ?? ''}\u0000${row.org}\u0000${row.team}\u0000${row.user}`,
+  });
+  return new GatewayError(admission.reason, message, {
+    retryAfterSeconds: admission.retryAfterSeconds,
+    headers: admission.headers,
+  });
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
