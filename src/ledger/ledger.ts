@@ -2,6 +2,18 @@ import type { EventLog } from '../events/event.js';
 import type { KillSwitch } from '../policy/kill-switch.js';
 import type { LedgerRow } from './row.js';
 
+/** The row columns `RowFilter` and the admin API's query parameters can filter on. */
+export const FILTER_COLUMNS = [
+  'org',
+  'team',
+  'user',
+  'endpoint',
+  'model',
+  'provider',
+  'upstream',
+  'decision',
+] as const;
+
 /** Filters on the ledger's dimensions; every given one must match. */
 export type RowFilter = Partial<
   Record<

@@ -2,7 +2,15 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import type { GroupKey, Ledger, RequestPage, RowFilter, SpendGroup, SpendRow } from './ledger.js';
+import {
+  FILTER_COLUMNS,
+  type GroupKey,
+  type Ledger,
+  type RequestPage,
+  type RowFilter,
+  type SpendGroup,
+  type SpendRow,
+} from './ledger.js';
 import type { LedgerRow } from './row.js';
 import { EVENT_MIGRATIONS, SqliteEventLog, SqliteKillSwitches } from './sqlite-events.js';
 import { rowFromRecord, rowToRecord, type RowRecord } from './sqlite-record.js';
@@ -28,17 +36,6 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX requests_org_ts ON requests (org, ts)`,
   ...EVENT_MIGRATIONS,
 ];
-
-const FILTER_COLUMNS = [
-  'org',
-  'team',
-  'user',
-  'endpoint',
-  'model',
-  'provider',
-  'upstream',
-  'decision',
-] as const;
 
 export type SqliteLedgerOptions = {
   /** File path, or `:memory:`. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
@@ -22,16 +21,12 @@ import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
 import { readBody } from './read-body.js';
-import { RequestRecord } from './request-record.js';
+import type { RequestRecord } from './request-record.js';
+import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
 import { relaySse, type RelayEnd, type StreamCut } from './stream-relay.js';
 import { admit, type Admitted } from './admission.js';
-import {
-  assertUpstreamKey,
-  describeUpstreamError,
-  retryAfterFor429,
-  toGatewayError,
-} from './upstream-errors.js';
+import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
 
 type Body = Record<string, unknown>;
 
@@ -61,26 +56,14 @@ export async function handleMetered(
   op: Operation,
 ): Promise<void> {
   const { clock, ledger } = deps;
-  const requestId = randomUUID();
-  const record = new RequestRecord(requestId, clock.now(), route.upstream, route.path);
-  const abort = new AbortController();
-  res.setHeader('x-spendgate-request-id', requestId);
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
+  const { record, abort } = beginRequest(deps, res, route);
 
   let countedInput = 0;
   let admitted: Admitted | null = null;
   try {
+    const identity = await attribute(deps, req, route, record);
     const raw = await readBody(req, deps.config.listen.maxBodyBytes);
     const body = parseBody(raw);
-    const identity = await deps.identity.resolve({
-      headers: req.headers,
-      query: new URLSearchParams(route.search),
-      path: route.path,
-    });
-    record.setIdentity(identity);
-    assertUpstreamKey(route.upstream);
 
     const model = modelOf(route, body);
     const resolution = deps.pricer.resolve(model, route.upstream.provider, record.row.timestampMs);
@@ -152,7 +135,7 @@ export async function handleMetered(
       deps.logger.warn(
         {
           event: 'upstream.failed',
-          requestId,
+          requestId: record.row.requestId,
           upstream: route.upstream.name,
           status: failure.httpStatus,
           err: failure.message,

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import type { ProxyDeps } from './deps.js';
 import { sendError } from './error-response.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { RequestRecord } from './request-record.js';
+import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
-import { assertUpstreamKey, toGatewayError } from './upstream-errors.js';
+import { toGatewayError } from './upstream-errors.js';
 
 /**
  * Endpoints Spendgate does not meter (files, batches, images, audio, GETs): streamed through in
@@ -20,23 +19,11 @@ export async function handleUnmetered(
   res: ServerResponse,
   route: ProxyRoute,
 ): Promise<void> {
-  const requestId = randomUUID();
-  const record = new RequestRecord(requestId, deps.clock.now(), route.upstream, route.path);
-  const abort = new AbortController();
+  const { record, abort } = beginRequest(deps, res, route);
   record.flag('unmetered');
-  res.setHeader('x-spendgate-request-id', requestId);
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
 
   try {
-    const identity = await deps.identity.resolve({
-      headers: req.headers,
-      query: new URLSearchParams(route.search),
-      path: route.path,
-    });
-    record.setIdentity(identity);
-    assertUpstreamKey(route.upstream);
+    const identity = await attribute(deps, req, route, record);
     if (route.upstream.unmetered === 'reject') {
       throw new GatewayError(
         'invalid_request',

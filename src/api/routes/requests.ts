@@ -1,19 +1,10 @@
 import type { AdminToken } from '../../config/prepare.js';
-import type { RowFilter } from '../../ledger/ledger.js';
+import { FILTER_COLUMNS, type RowFilter } from '../../ledger/ledger.js';
 import { sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
 import { rowToExport } from '../row-json.js';
 
-const DIMENSION_PARAMS = [
-  'org',
-  'team',
-  'user',
-  'endpoint',
-  'model',
-  'provider',
-  'upstream',
-  'decision',
-] as const;
+const DIMENSION_PARAMS = FILTER_COLUMNS;
 const MAX_PAGE = 1000;
 
 /** `GET /requests`: raw ledger rows, newest first, paginated by cursor. */

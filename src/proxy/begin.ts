@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../identity/index.js';
+import type { ProxyDeps } from './deps.js';
+import { RequestRecord } from './request-record.js';
+import type { ProxyRoute } from './route.js';
+import { assertUpstreamKey } from './upstream-errors.js';
+
+/** A proxied request's first steps, shared by metered and unmetered handling. */
+export type Begun = { record: RequestRecord; abort: AbortController };
+
+/**
+ * Gives the request its id and ledger record, and an abort signal that fires when the client
+ * goes away before the response is finished (so the upstream call stops too).
+ */
+export function beginRequest(deps: ProxyDeps, res: ServerResponse, route: ProxyRoute): Begun {
+  const requestId = randomUUID();
+  const record = new RequestRecord(requestId, deps.clock.now(), route.upstream, route.path);
+  const abort = new AbortController();
+  res.setHeader('x-spendgate-request-id', requestId);
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  return { record, abort };
+}
+
+/**
+ * Authenticates and attributes the request before anything else is read, so a caller without
+ * a valid credential costs the gateway no body parsing; then checks the upstream is usable.
+ */
+export async function attribute(
+  deps: ProxyDeps,
+  req: IncomingMessage,
+  route: ProxyRoute,
+  record: RequestRecord,
+): Promise<Identity> {
+  const identity = await deps.identity.resolve({
+    headers: req.headers,
+    query: new URLSearchParams(route.search),
+    path: route.path,
+  });
+  record.setIdentity(identity);
+  assertUpstreamKey(route.upstream);
+  return identity;
+}
