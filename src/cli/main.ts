@@ -4,6 +4,8 @@ import { runKeys } from './commands/keys.js';
 import { runPrice } from './commands/price-command.js';
 import { runServe } from './commands/serve.js';
 import { runValidate } from './commands/validate.js';
+import { runReport } from './commands/report.js';
+import { runReplay } from './commands/replay.js';
 import { loadConfigFile } from '../config/load.js';
 import { resolve, dirname } from 'node:path';
 
@@ -17,6 +19,12 @@ const USAGE = `spendgate <command> [--config spendgate.yaml]
                                    (--input counts all prompt tokens, cached ones included)
   keys create [--org O --team T --user U --tag k=v]   issue a virtual key (shown once)
   keys list | keys revoke <id>
+  report [--by org|team|user|endpoint|model|tag:<name>] [--since 7d] [--top 20]
+                                   top spenders from the ledger, as a table
+  replay --policy <new.yaml> [--since 30d]
+                                   past ledger rows through another policy's budgets and
+                                   rate limits: what it would have warned, throttled,
+                                   rejected, and the spend it would have saved
 `;
 
 const out = (line: string): void => {
@@ -44,6 +52,10 @@ export async function main(argv: string[]): Promise<number> {
       cached: { type: 'string' },
       'cache-write': { type: 'string' },
       provider: { type: 'string' },
+      by: { type: 'string', default: 'org' },
+      since: { type: 'string' },
+      top: { type: 'string', default: '20' },
+      policy: { type: 'string' },
     },
   });
   const configFile = String(values.config);
@@ -80,6 +92,25 @@ export async function main(argv: string[]): Promise<number> {
         rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')),
         { file: keysFile(configFile), out, err: (line) => console.error(line) },
       );
+    case 'report':
+      return runReport(configFile, {
+        by: String(values.by),
+        since: typeof values.since === 'string' ? values.since : '7d',
+        top: Number(values.top) || 20,
+        nowMs: Date.now(),
+        out,
+      });
+    case 'replay':
+      if (typeof values.policy !== 'string') {
+        out('usage: spendgate replay --policy <new.yaml> [--since 30d]');
+        return 1;
+      }
+      return runReplay(configFile, {
+        policy: values.policy,
+        since: typeof values.since === 'string' ? values.since : '30d',
+        nowMs: Date.now(),
+        out,
+      });
     default:
       out(`unknown command "${command}"\n\n${USAGE}`);
       return 1;

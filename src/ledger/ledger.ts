@@ -53,6 +53,8 @@ export type SpendRow = {
     tags: Record<string, string>;
   };
   costPico: bigint;
+  /** Input plus output tokens, what token buckets are charged. */
+  tokens: number;
   atMs: number;
 };
 
@@ -86,8 +88,11 @@ export interface Ledger {
   pending(): number;
   /** Raw rows, newest first, paginated by an opaque cursor. */
   queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage;
-  /** Priced rows admitted at or after `fromMs`, to rebuild budget counters at start. */
-  spendRows(fromMs: number): Iterable<SpendRow>;
+  /**
+   * Rows admitted at or after `fromMs`, in admission order: the charged ones (to rebuild budget
+   * counters at start), or with `served` every request that was not rejected (for replays).
+   */
+  spendRows(fromMs: number, opts?: { served?: boolean }): Iterable<SpendRow>;
   /** Spend of the rows matching `filter`, grouped by `groupBy` (one group when empty). */
   sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[];
 }

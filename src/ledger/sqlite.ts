@@ -168,11 +168,13 @@ export class SqliteLedger implements Ledger {
     return { rows, nextCursor };
   }
 
-  *spendRows(fromMs: number): Iterable<SpendRow> {
+  *spendRows(fromMs: number, opts: { served?: boolean } = {}): Iterable<SpendRow> {
+    const which = opts.served ? "decision != 'reject'" : 'cost_pico > 0';
     const statement = this.db
       .prepare(
-        `SELECT org, team, user, endpoint, model, provider, key_id, tags, cost_pico, ts
-         FROM requests WHERE ts >= ? AND cost_pico > 0`,
+        `SELECT org, team, user, endpoint, model, provider, key_id, tags, cost_pico, ts,
+                input_tokens + output_tokens AS tokens
+         FROM requests WHERE ts >= ? AND ${which} ORDER BY ts, request_id`,
       )
       .safeIntegers(true);
     for (const r of statement.iterate(fromMs) as Iterable<Record<string, unknown>>) {
@@ -187,7 +189,8 @@ export class SqliteLedger implements Ledger {
           key: r.key_id as string | null,
           tags: JSON.parse(r.tags as string) as Record<string, string>,
         },
-        costPico: r.cost_pico as bigint,
+        costPico: (r.cost_pico as bigint | null) ?? 0n,
+        tokens: Number(r.tokens),
         atMs: Number(r.ts),
       };
     }

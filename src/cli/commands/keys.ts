@@ -115,7 +115,10 @@ function list(file: string, out: (line: string) => void): number {
     Math.max(title.length, ...rows.map((cells) => cells[i]?.length ?? 0)),
   );
   const format = (cells: string[]) =>
-    cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   out(format(header));
   for (const cells of rows) out(format(cells));
   return EXIT_OK;

@@ -1,0 +1,103 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../log/logger.js';
+import { openSqliteLedger } from '../../ledger/sqlite.js';
+import { ledgerRow } from '../../../test/support/rows.js';
+import { runReplay } from './replay.js';
+import { runReport } from './report.js';
+
+const NOW = Date.parse('2026-12-04T12:00:00Z');
+const HOUR = 3_600_000;
+let dir: string;
+let config: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'spendgate-cli-'));
+  config = join(dir, 'spendgate.yaml');
+  writeFileSync(
+    config,
+    'storage: { ledger: sqlite:./ledger.db }\nupstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\n',
+  );
+  const ledger = openSqliteLedger({ path: join(dir, 'ledger.db'), logger: silentLogger() });
+  // acme: ten $1 requests an hour apart today; beta: one $0.25 request; one old row, one rejection.
+  for (let i = 0; i < 10; i++)
+    ledger.append(
+      ledgerRow(`a${i}`, NOW - (10 - i) * HOUR, { org: 'acme', costPico: 1_000_000_000_000n }),
+    );
+  ledger.append(ledgerRow('b0', NOW - HOUR, { org: 'beta', costPico: 250_000_000_000n }));
+  ledger.append(
+    ledgerRow('old', NOW - 30 * 24 * HOUR, { org: 'acme', costPico: 5_000_000_000_000n }),
+  );
+  ledger.append(
+    ledgerRow('rej', NOW - HOUR, {
+      org: 'beta',
+      decision: 'reject',
+      reason: 'budget_exceeded',
+      costPico: 0n,
+    }),
+  );
+  await ledger.close();
+});
+
+describe('spendgate report', () => {
+  it('prints top spenders since a duration, highest first, with exact totals', async () => {
+    const lines: string[] = [];
+
+    const code = await runReport(config, {
+      by: 'org',
+      since: '7d',
+      top: 20,
+      nowMs: NOW,
+      out: (l) => lines.push(l),
+    });
+
+    expect(code).toBe(0);
+    const table = lines.join('\n').split('\n');
+    expect(table[3]).toMatch(/^acme\s+\$10\.00\s+97\.6%\s+10\s+1000\s+500$/);
+    expect(table[4]).toMatch(/^beta\s+\$0\.25\s+2\.4%\s+2\s+200\s+100$/);
+    expect(lines.at(-1)).toBe('total 10.25 USD over 2 org value(s)');
+  });
+
+  it('refuses an unknown dimension', async () => {
+    const lines: string[] = [];
+
+    expect(
+      await runReport(config, {
+        by: 'colour',
+        since: '7d',
+        top: 5,
+        nowMs: NOW,
+        out: (l) => lines.push(l),
+      }),
+    ).toBe(1);
+  });
+});
+
+describe('spendgate replay', () => {
+  it('counts what another policy would have warned and rejected, and the spend it saves', async () => {
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      `upstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\nbudgets:\n  - name: org-daily\n    scope: { org: "*" }\n    limit_usd: 5\n    period: 1d\n    actions: [{ at: 60, do: warn }, { at: 100, do: reject }]\n`,
+    );
+    const lines: string[] = [];
+
+    const code = await runReplay(config, {
+      policy,
+      since: '7d',
+      nowMs: NOW,
+      out: (l) => lines.push(l),
+    });
+
+    // acme's requests 1-2 pass, 3-5 warn (60%..100%), 6-10 are rejected ($5 saved); beta passes.
+    expect(code).toBe(0);
+    const text = lines.join('\n');
+    expect(text).toMatch(/served\s+6\s+5\.25/);
+    expect(text).toMatch(/of which warned\s+3/);
+    expect(text).toMatch(/rejected\s+5\s+5\n/);
+    expect(text).toMatch(/budget_exceeded\s+5\s+5/);
+    expect(lines.at(-1)).toBe('spend it would have saved: 5 USD');
+  });
+});

@@ -1,0 +1,46 @@
+import type { GroupKey } from '../../ledger/ledger.js';
+import { picoToDecimal, picoToNumber } from '../../money/money.js';
+import { formatTable, formatUsd, openConfiguredLedger, sinceToMs } from '../ledger-access.js';
+
+const BY = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'key'];
+
+/** `spendgate report --by team --since 7d [--top 20]`: top spenders as a terminal table. */
+export async function runReport(
+  configFile: string,
+  opts: { by: string; since: string; top: number; nowMs: number; out: (line: string) => void },
+): Promise<number> {
+  if (!BY.includes(opts.by) && !opts.by.startsWith('tag:')) {
+    opts.out(`--by must be one of ${BY.join(', ')} or tag:<name>`);
+    return 1;
+  }
+  const fromMs = sinceToMs(opts.since, opts.nowMs);
+  const { ledger } = openConfiguredLedger(configFile);
+  try {
+    const groups = ledger
+      .sumSpend({ fromMs }, [opts.by as GroupKey])
+      .sort((a, b) => (b.costPico > a.costPico ? 1 : b.costPico < a.costPico ? -1 : 0));
+    const total = groups.reduce((sum, g) => sum + g.costPico, 0n);
+    const rows = groups
+      .slice(0, opts.top)
+      .map((g) => [
+        g.values[opts.by] ?? '(none)',
+        formatUsd(picoToNumber(g.costPico)),
+        total === 0n ? '0.0%' : `${((Number(g.costPico) / Number(total)) * 100).toFixed(1)}%`,
+        String(g.requests),
+        String(g.inputTokens),
+        String(g.outputTokens),
+      ]);
+    opts.out(`Spend by ${opts.by}, last ${opts.since} (since ${new Date(fromMs).toISOString()})`);
+    opts.out(
+      formatTable(
+        [opts.by, 'cost', 'share', 'requests', 'input tokens', 'output tokens'],
+        rows,
+        new Set([1, 2, 3, 4, 5]),
+      ),
+    );
+    opts.out(`total ${picoToDecimal(total)} USD over ${groups.length} ${opts.by} value(s)`);
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
