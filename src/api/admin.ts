@@ -6,6 +6,7 @@ import { listBudgets } from './routes/budgets.js';
 import { listEvents } from './routes/events.js';
 import { createKillSwitch, deleteKillSwitch, listKillSwitches } from './routes/kill-switches.js';
 import { listRequests } from './routes/requests.js';
+import { getSpend } from './routes/spend.js';
 
 type Route = {
   method: string;
@@ -17,6 +18,7 @@ type Route = {
 
 const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/requests$/, writes: false, handle: listRequests },
+  { method: 'GET', pattern: /^\/spend$/, writes: false, handle: getSpend },
   { method: 'GET', pattern: /^\/budgets$/, writes: false, handle: listBudgets },
   { method: 'GET', pattern: /^\/events$/, writes: false, handle: listEvents },
   { method: 'GET', pattern: /^\/kill-switches$/, writes: false, handle: listKillSwitches },

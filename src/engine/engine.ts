@@ -9,7 +9,7 @@ import { killSwitchRetryAfter, matchKillSwitch, type KillSwitch } from '../polic
 import type { Budget, RateLimit } from '../policy/schema.js';
 import type { RequestDims } from '../policy/scope.js';
 import { bucketConfig, type BucketKind } from '../policy/token-bucket.js';
-import type { CounterStore, ReserveItem, ReserveResult } from '../store/store.js';
+import type { CounterStore, Reservation, ReserveItem, ReserveResult } from '../store/store.js';
 import { budgetInstanceKey, budgetKeyPrefix, bucketKeyPrefix } from './keys.js';
 import { admissionOf, rejectionOf } from './outcome.js';
 import {
@@ -64,7 +64,11 @@ export type SeedRow = {
 /** Keys outlive their period by an hour so late settles still find their instance. */
 const KEY_GRACE_MS = 3_600_000;
 
-const NO_OP_HOLD: Hold = { settle: () => Promise.resolve(), release: () => Promise.resolve() };
+const NO_OP_HOLD: Hold = {
+  settle: () => Promise.resolve(),
+  release: () => Promise.resolve(),
+  extend: () => Promise.resolve(true),
+};
 
 function bucketsOf(limit: RateLimit): Bucket[] {
   const out: Bucket[] = [];
@@ -128,6 +132,11 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     applied: readonly Applied[],
   ): Hold {
     let done = false;
+    // Extra reservations of a stream that ran past its first one; released at the end, when
+    // the first reservation is committed at the actual cost.
+    const topUps: Reservation[] = [];
+    const releaseTopUps = (): Promise<unknown> =>
+      Promise.all(topUps.map((r) => store.release(r, clock.now())));
     return {
       settle: async (actualCostPico, actualTokens) => {
         if (done) return;
@@ -135,6 +144,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         const actual = applied.map((policy) =>
           'budget' in policy ? actualCostPico : policy.bucket.kind === 'rpm' ? 1 : actualTokens,
         );
+        await releaseTopUps();
         const after = await store.commit(result.reservation, actual, clock.now());
         if (onEvent !== undefined) {
           collectAlerts(applied, result.reservation, after, actualCostPico, onEvent, clock.now());
@@ -143,7 +153,24 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       release: async () => {
         if (done) return;
         done = true;
+        await releaseTopUps();
         await store.release(result.reservation, clock.now());
+      },
+      extend: async (extraPico) => {
+        if (done) return false;
+        const items = result.reservation.items.flatMap((item, i) => {
+          const policy = applied[i];
+          if (item.kind !== 'budget' || !policy || !('budget' in policy)) return [];
+          const { budget } = policy.budget;
+          return budget.streams === 'cut' && budget.mode === 'enforce'
+            ? [{ ...item, amount: extraPico }]
+            : [];
+        });
+        if (items.length === 0) return true;
+        const more = await store.reserve(items, clock.now());
+        if (!more.ok) return false;
+        topUps.push(more.reservation);
+        return true;
       },
     };
   }

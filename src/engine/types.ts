@@ -18,6 +18,11 @@ export type Hold = {
   settle(actualCostPico: Pico, actualTokens: number): Promise<void>;
   /** Gives the whole reservation back (the request never reached the upstream). */
   release(): Promise<void>;
+  /**
+   * Reserves `extraPico` more in the budgets that cut streams, all or nothing, for a stream
+   * that has used up its reservation; false when a budget cannot hold it (the stream is cut).
+   */
+  extend(extraPico: Pico): Promise<boolean>;
 };
 
 /** The engine's answer to one request. */

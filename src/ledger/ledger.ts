@@ -1,4 +1,5 @@
 import type { EventLog } from '../events/event.js';
+import type { Granularity } from './buckets.js';
 import type { KillSwitch } from '../policy/kill-switch.js';
 import type { LedgerRow } from './row.js';
 
@@ -37,8 +38,37 @@ export type GroupKey =
   | 'model'
   | 'provider'
   | 'upstream'
+  | 'decision'
   | 'key'
   | `tag:${string}`;
+
+/** The plain columns `GroupKey` accepts, besides `tag:<name>`. */
+export const GROUP_COLUMNS = [...FILTER_COLUMNS, 'key'] as const;
+
+/** A spend query: group keys, optional time buckets in a zone, a time range and filters. */
+export type SpendQuery = {
+  groupBy: readonly GroupKey[];
+  granularity?: Granularity;
+  /** IANA zone of the buckets. @default 'UTC' */
+  tz?: string;
+  /** Inclusive start, ms since the epoch. */
+  fromMs?: number;
+  /** Exclusive end, ms since the epoch. */
+  toMs?: number;
+  filter: RowFilter;
+};
+
+/** One row of a spend query: a group (and bucket) with its exact sums. */
+export type SpendBucketRow = {
+  values: Record<string, string | null>;
+  /** Start of the bucket, when the query has a granularity. */
+  bucketStartMs?: number;
+  costPico: bigint;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+};
 
 /** What one row contributes to budgets: its dimensions, cost and admission time. */
 export type SpendRow = {
@@ -95,4 +125,6 @@ export interface Ledger {
   spendRows(fromMs: number, opts?: { served?: boolean }): Iterable<SpendRow>;
   /** Spend of the rows matching `filter`, grouped by `groupBy` (one group when empty). */
   sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[];
+  /** Grouped, bucketed spend, sorted by cost, highest first; exact to the pico-dollar. */
+  querySpend(query: SpendQuery): SpendBucketRow[];
 }

@@ -11,8 +11,10 @@ import type { RequestRecord } from './request-record.js';
 export type Admitted = {
   hold: Hold;
   headers: Record<string, string>;
-  /** Money left before a stream is cut; null when nothing cuts it. */
+  /** Whether a budget that cuts streams applies (null: nothing cuts this stream). */
   streamLimitPico: Pico | null;
+  /** The worst case reserved at admission. */
+  reservedPico: Pico;
 };
 
 const MESSAGES: Partial<Record<Reason, string>> = {
@@ -99,6 +101,7 @@ export async function admit(
     hold: admission.hold,
     headers: admission.headers,
     streamLimitPico: admission.streamLimitPico,
+    reservedPico: reservation,
   };
 }
 

@@ -208,8 +208,8 @@ async function relayStream(
   abort: AbortController,
 ): Promise<void> {
   const { res, record, model, countedInput } = flow;
-  // Deltas are counted raw and scaled once at the end (see rawTextTokens).
-  const countTokens = (text: string): number => rawTextTokens(model, text);
+  const output = new OutputCounter(model);
+  const countTokens = (text: string): number => output.add(text);
   const meter =
     flow.op === 'messages'
       ? createAnthropicStreamMeter({ countTokens })
@@ -217,10 +217,13 @@ async function relayStream(
           hideUsageChunk,
           countTokens,
         });
+  // The prompt as the provider reported it at the start (Anthropic's message_start), else ours.
+  const reportedStart = (): Usage | null =>
+    'startUsage' in meter ? (meter as { startUsage(): Usage | null }).startUsage() : null;
   const usageSoFar = (): Usage => ({
-    ...emptyUsage(),
-    inputTokens: countedInput,
-    outputTokens: scaleTokenCount(model, meter.countedOutputTokens()),
+    ...(reportedStart() ?? { ...emptyUsage(), inputTokens: countedInput }),
+    outputTokens: output.total(),
+    reasoningTokens: 0,
   });
 
   res.writeHead(
@@ -257,7 +260,7 @@ async function relayStream(
   if (!res.destroyed) res.end();
 
   const result = meter.result();
-  const counted = { input: countedInput, output: usageSoFar().outputTokens };
+  const counted = { input: countedInput, output: output.total() };
   if (ended === 'cut') {
     // Stop the provider generating what nobody will receive; the row holds what was sent.
     abort.abort();
@@ -279,17 +282,70 @@ async function relayStream(
 }
 
 /**
- * The budget cut-off of a stream: once its running cost reaches the money its budgets have
- * left, it ends with the format's own clean ending and the usage so far.
+ * The budget cut-off of a stream. Within its reservation a stream cannot overshoot any budget;
+ * when its running cost reaches what it reserved, it reserves more, all or nothing, in the
+ * budgets that cut streams (so parallel streams share the limit exactly). When they cannot
+ * hold even a small step, the stream ends with its format's clean ending and the usage so far.
  */
 function streamCut(flow: Flow, usageSoFar: () => Usage): StreamCut | undefined {
-  const limit = flow.admitted.streamLimitPico;
   const rates = flow.rates;
-  if (limit === null || !rates) return undefined;
+  if (flow.admitted.streamLimitPico === null || !rates) return undefined;
+  const { hold, reservedPico } = flow.admitted;
+  const oneToken = computeCost({ ...emptyUsage(), outputTokens: 1 }, rates);
+  const floor = oneToken * BigInt(MIN_STEP_TOKENS);
+  const step = reservedPico > floor ? reservedPico : floor;
+  let reserved = reservedPico;
+  let lastCost = 0n;
+  // The most one read has added so far: the next read is expected to fit in it, so more is
+  // reserved (or the stream cut) while that much is still left, not after it has gone.
+  let margin = 0n;
+  const extend = async (cost: bigint): Promise<boolean> => {
+    // The full step first, then smaller ones, so the last of a budget is still usable.
+    for (let extra = step + margin; extra >= oneToken && extra > 0n; extra /= 4n) {
+      if (await hold.extend(extra)) {
+        reserved += extra;
+        return cost + margin > reserved ? extend(cost) : false;
+      }
+    }
+    return true;
+  };
   return {
-    reached: () => computeCost(usageSoFar(), rates) >= limit,
+    reached: () => {
+      const cost = computeCost(usageSoFar(), rates);
+      if (cost - lastCost > margin) margin = cost - lastCost;
+      lastCost = cost;
+      return cost + margin <= reserved ? false : extend(cost);
+    },
     ending: (meter) => meter.cutBlocks(usageSoFar()),
   };
+}
+
+/** The smallest extra reservation a stream asks for: about one read's worth of tokens. */
+const MIN_STEP_TOKENS = 256;
+
+/**
+ * Completion tokens of a stream: delta texts are kept and tokenized only when a figure is
+ * needed (a budget check, or the end of a stream without provider usage), which saves the
+ * tokenizer's time on the common path where the provider reports usage.
+ */
+class OutputCounter {
+  private pending: string[] = [];
+  private raw = 0;
+
+  constructor(private readonly model: string) {}
+
+  add(text: string): number {
+    this.pending.push(text);
+    return 0;
+  }
+
+  total(): number {
+    if (this.pending.length > 0) {
+      this.raw += rawTextTokens(this.model, this.pending.join(''));
+      this.pending = [];
+    }
+    return scaleTokenCount(this.model, this.raw);
+  }
 }
 
 /** Adds `stream_options.include_usage` for OpenAI streams whose client did not ask for usage. */

@@ -7,7 +7,8 @@ export type RelayEnd = 'complete' | 'truncated' | 'cut';
 
 /** A budget's say over a stream: checked after each read, it may end the stream early. */
 export type StreamCut = {
-  reached(): boolean;
+  /** Usually answers at once; asks the counter store only when the reservation is used up. */
+  reached(): boolean | Promise<boolean>;
   /** The format's clean ending (final chunk with usage, then the terminator). */
   ending(meter: StreamMeter): Buffer;
 };
@@ -33,12 +34,11 @@ export async function relaySse(
     res.cork();
     let flowing = true;
     for (const block of blocks) if (meter.onBlock(block)) flowing = res.write(block.raw);
-    if (cut?.reached()) {
+    res.uncork();
+    if (cut && (await cut.reached())) {
       res.write(cut.ending(meter));
-      res.uncork();
       return 'cut';
     }
-    res.uncork();
     if (!flowing) await drained(res);
   }
 
