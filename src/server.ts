@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
@@ -95,8 +96,9 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   const ready = restoreState(deps);
 
   let closing = false;
+  const inFlight = new InFlight();
   const server = createServer((req, res) => {
-    dispatch(deps, req, res, () => closing).catch((err: unknown) => {
+    inFlight.track(dispatch(deps, req, res, () => closing)).catch((err: unknown) => {
       logger.error(
         { event: 'request.unhandled', err: (err as Error).message },
         'request failed unexpectedly',
@@ -112,6 +114,8 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       else res.destroy();
     });
   });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerUnparsable(err, socket));
 
   return {
     server,
@@ -130,10 +134,63 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await stopped;
       clearTimeout(timer);
+      // Handlers of connections cut at the deadline still write their rows: wait for them.
+      await inFlight.idle(HANDLER_DRAIN_MS);
       await deps.ledger.close();
       await deps.pools.close();
     },
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses (bad header bytes, headers over 16 KB) get a JSON error
+ * like every other refusal, instead of an empty answer; the connection is then closed.
+ */
+function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const message = tooLarge
+    ? 'the request headers are too large'
+    : 'the request could not be parsed as HTTP';
+  const body = JSON.stringify({
+    error: { message, type: 'invalid_request', code: 'invalid_request' },
+  });
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-spendgate-reason: invalid_request\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** How long a stop waits for handlers after their connections were closed. */
+const HANDLER_DRAIN_MS = 5_000;
+
+/** Counts request handlers still running, so a stop can wait until every row is recorded. */
+class InFlight {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  track(work: Promise<void>): Promise<void> {
+    this.count++;
+    return work.finally(() => {
+      this.count--;
+      if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  idle(timeoutMs: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 /**
@@ -174,7 +231,20 @@ async function dispatch(
     return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
 
   const route = matchRoute(url, req.method ?? 'GET', deps.config.upstreams);
+  if ('invalid' in route) {
+    res.setHeader('x-spendgate-request-id', randomUUID());
+    const dialect = url.includes('/messages') ? 'anthropic' : 'openai';
+    return sendError(
+      res,
+      dialect,
+      new GatewayError(
+        'invalid_request',
+        'the path has empty or dot segments or encoded slashes; send a normalised path',
+      ),
+    );
+  }
   if ('unknown' in route) {
+    res.setHeader('x-spendgate-request-id', randomUUID());
     const dialect = url.includes('/messages') ? 'anthropic' : 'openai';
     const known = [...deps.config.upstreams.keys()].map((n) => `/${n}`).join(', ');
     return sendError(

@@ -38,12 +38,26 @@ export const upstreamSchema = z
   })
   .strict();
 
+// A scope key the ledger can filter on: a typo here must not widen what a token sees.
+const ADMIN_SCOPE_KEY =
+  /^(org|team|user|endpoint|model|provider|upstream|key|tag:[A-Za-z0-9_.-]+)$/;
+
 const adminTokenSchema = z
   .object({
     name: z.string().min(1),
     token_env: envName,
     /** Limits the token to rows of these dimension values, read-only. */
-    scope: z.record(z.string(), z.string()).optional(),
+    scope: z
+      .record(
+        z
+          .string()
+          .regex(
+            ADMIN_SCOPE_KEY,
+            'a scope key is org, team, user, endpoint, model, provider, upstream, key or tag:<name>',
+          ),
+        z.string().min(1),
+      )
+      .optional(),
   })
   .strict();
 

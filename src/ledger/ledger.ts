@@ -13,15 +13,11 @@ export const FILTER_COLUMNS = [
   'provider',
   'upstream',
   'decision',
+  'key',
 ] as const;
 
 /** Filters on the ledger's dimensions; every given one must match. */
-export type RowFilter = Partial<
-  Record<
-    'org' | 'team' | 'user' | 'endpoint' | 'model' | 'provider' | 'upstream' | 'decision',
-    string
-  >
-> & {
+export type RowFilter = Partial<Record<(typeof FILTER_COLUMNS)[number], string>> & {
   tags?: Record<string, string>;
   fromMs?: number;
   toMs?: number;

@@ -298,7 +298,7 @@ function whereClause(filter: RowFilter): { where: string[]; params: Record<strin
   for (const column of FILTER_COLUMNS) {
     const value = filter[column];
     if (value !== undefined) {
-      where.push(`${column} = @${column}`);
+      where.push(`${column === 'key' ? 'key_id' : column} = @${column}`);
       params[column] = value;
     }
   }

@@ -39,16 +39,7 @@ export async function admit(
   signal: AbortSignal,
 ): Promise<Admitted> {
   const row = record.row;
-  const dims: RequestDims = {
-    org: row.org,
-    team: row.team,
-    user: row.user,
-    endpoint: row.endpoint,
-    model: row.model,
-    provider: row.provider,
-    key: row.keyId,
-    tags: row.tags,
-  };
+  const dims = dimsOf(record);
   if (!resolution.rates && deps.enforcer.appliesEnforcing(dims)) {
     throw new GatewayError(
       'unknown_model',
@@ -62,11 +53,38 @@ export async function admit(
         resolution.rates,
       )
     : 0n;
-  const admission = await deps.enforcer.admit({
+  return admitReservation(
+    deps,
+    record,
     dims,
-    costPico: reservation,
-    tokens: counted.input + counted.maxOutput,
-  });
+    reservation,
+    counted.input + counted.maxOutput,
+    signal,
+  );
+}
+
+/**
+ * Endpoints Spendgate does not meter reserve nothing, but kill switches and request limits
+ * apply to them, and a budget already past its limit refuses them too.
+ */
+export function admitUnmetered(
+  deps: ProxyDeps,
+  record: RequestRecord,
+  signal: AbortSignal,
+): Promise<Admitted> {
+  return admitReservation(deps, record, dimsOf(record), 0n, 0, signal);
+}
+
+async function admitReservation(
+  deps: ProxyDeps,
+  record: RequestRecord,
+  dims: RequestDims,
+  reservation: bigint,
+  tokens: number,
+  signal: AbortSignal,
+): Promise<Admitted> {
+  const row = record.row;
+  const admission = await deps.enforcer.admit({ dims, costPico: reservation, tokens });
 
   if (!admission.allowed) throw rejection(deps, record, admission);
   if (admission.failOpen) record.flag('fail_open');
@@ -102,6 +120,20 @@ export async function admit(
     headers: admission.headers,
     streamLimitPico: admission.streamLimitPico,
     reservedPico: reservation,
+  };
+}
+
+function dimsOf(record: RequestRecord): RequestDims {
+  const row = record.row;
+  return {
+    org: row.org,
+    team: row.team,
+    user: row.user,
+    endpoint: row.endpoint,
+    model: row.model,
+    provider: row.provider,
+    key: row.keyId,
+    tags: row.tags,
   };
 }
 

@@ -100,7 +100,9 @@ export async function handleMetered(
         bodyLength: forwardBody.length,
       }),
       body: forwardBody,
-      signal: abort.signal,
+      // A client leaving stops a stream (the provider stops generating, and bills what was
+      // sent); a non-streamed answer is read to its end anyway, so its real usage is charged.
+      signal: streamed ? abort.signal : undefined,
     });
     record.row.status = upstreamRes.statusCode;
 
@@ -196,6 +198,10 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
     if (cost !== null) headers['x-spendgate-cost-usd'] = picoToDecimal(cost);
   }
 
+  if (flow.res.destroyed) {
+    record.flag('client_disconnected');
+    return;
+  }
   flow.res.writeHead(status, headers);
   flow.res.end(buf);
 }

@@ -5,6 +5,8 @@ import type { ProxyDeps } from './deps.js';
 import { sendError } from './error-response.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { attribute, beginRequest } from './begin.js';
+import { admitUnmetered, type Admitted } from './admission.js';
+import { drained } from './stream-relay.js';
 import type { ProxyRoute } from './route.js';
 import { toGatewayError } from './upstream-errors.js';
 
@@ -21,6 +23,7 @@ export async function handleUnmetered(
 ): Promise<void> {
   const { record, abort } = beginRequest(deps, res, route);
   record.flag('unmetered');
+  let admitted: Admitted | null = null;
 
   try {
     const identity = await attribute(deps, req, route, record);
@@ -38,6 +41,9 @@ export async function handleUnmetered(
         `request body is larger than the gateway's limit (listen.max_body_mb)`,
       );
     }
+
+    admitted = await admitUnmetered(deps, record, abort.signal);
+    for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const upstreamRes = await deps.pools.request(route.upstream, {
@@ -58,7 +64,8 @@ export async function handleUnmetered(
       clientResponseHeaders(upstreamRes.headers, { dropLength: false }),
     );
     for await (const chunk of upstreamRes.body) {
-      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      if (!res.write(chunk)) await drained(res);
+      if (res.destroyed) break;
     }
     res.end();
     record.row.costPico = null;
@@ -73,6 +80,8 @@ export async function handleUnmetered(
     if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
   } finally {
     record.commit(deps.ledger, deps.clock.now());
+    // Nothing is charged for an unmetered call; settling counts it against request limits.
+    admitted?.hold.settle(0n, 0).catch(() => undefined);
   }
 }
 

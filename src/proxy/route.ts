@@ -23,15 +23,19 @@ const OPERATION_SUFFIXES: [string, Operation][] = [
 ];
 
 const AZURE_DEPLOYMENT = /\/deployments\/([^/]+)\//;
+const AMBIGUOUS_PATH = /\/\/|\/\.\.?(\/|$)|%2f|%5c|%2e|\\/i;
 
 /** Splits `/<upstream>/<path>?<query>`; returns the upstream name alone when it is unknown. */
 export function matchRoute(
   url: string,
   method: string,
   upstreams: ReadonlyMap<string, PreparedUpstream>,
-): ProxyRoute | { unknown: string } {
+): ProxyRoute | { unknown: string } | { invalid: string } {
   const queryAt = url.indexOf('?');
   const fullPath = queryAt === -1 ? url : url.slice(0, queryAt);
+  // A path the upstream might normalise differently (`//`, dot segments, encoded slashes)
+  // could skip metering or escape base_url's prefix: refused rather than guessed at.
+  if (AMBIGUOUS_PATH.test(fullPath)) return { invalid: fullPath };
   const search = queryAt === -1 ? '' : url.slice(queryAt);
   const slash = fullPath.indexOf('/', 1);
   const name = decodeSegment(slash === -1 ? fullPath.slice(1) : fullPath.slice(1, slash));

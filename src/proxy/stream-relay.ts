@@ -52,7 +52,8 @@ export async function relaySse(
   return last.hasData ? 'truncated' : 'complete';
 }
 
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves when the client can take more bytes, or has gone. */
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

@@ -16,7 +16,7 @@ export class UpstreamPools {
       method: string;
       headers: Record<string, string | string[]>;
       body: Buffer | NodeJS.ReadableStream | null;
-      signal: AbortSignal;
+      signal: AbortSignal | undefined;
     },
   ): Promise<Dispatcher.ResponseData> {
     return this.poolFor(upstream).request({
