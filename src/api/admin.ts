@@ -4,6 +4,7 @@ import { authenticateAdmin } from './auth.js';
 import { sendJsonError, type AdminCall } from './http.js';
 import { listBudgets } from './routes/budgets.js';
 import { listEvents } from './routes/events.js';
+import { getExport } from './routes/export.js';
 import { createKillSwitch, deleteKillSwitch, listKillSwitches } from './routes/kill-switches.js';
 import { listRequests } from './routes/requests.js';
 import { getSpend } from './routes/spend.js';
@@ -21,6 +22,7 @@ const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/spend$/, writes: false, handle: getSpend },
   { method: 'GET', pattern: /^\/budgets$/, writes: false, handle: listBudgets },
   { method: 'GET', pattern: /^\/events$/, writes: false, handle: listEvents },
+  { method: 'GET', pattern: /^\/export$/, writes: false, handle: getExport },
   { method: 'GET', pattern: /^\/kill-switches$/, writes: false, handle: listKillSwitches },
   { method: 'POST', pattern: /^\/kill-switches$/, writes: true, handle: createKillSwitch },
   {

@@ -59,3 +59,11 @@ export function withinScope(values: Record<string, string>, token: AdminToken): 
   }
   return true;
 }
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** An ISO 8601 `from`/`to` parameter: undefined when absent, NaN when malformed. */
+export function parseIsoTime(text: string | null): number | undefined {
+  if (text === null) return undefined;
+  return ISO_TIME.test(text) ? Date.parse(text) : Number.NaN;
+}

@@ -5,6 +5,7 @@ import { runPrice } from './commands/price-command.js';
 import { runServe } from './commands/serve.js';
 import { runValidate } from './commands/validate.js';
 import { runReport } from './commands/report.js';
+import { runExport } from './commands/export.js';
 import { runReplay } from './commands/replay.js';
 import { loadConfigFile } from '../config/load.js';
 import { resolve, dirname } from 'node:path';
@@ -19,6 +20,10 @@ const USAGE = `spendgate <command> [--config spendgate.yaml]
                                    (--input counts all prompt tokens, cached ones included)
   keys create [--org O --team T --user U --tag k=v]   issue a virtual key (shown once)
   keys list | keys revoke <id>
+  export --format csv|json|ndjson|focus [--from T --to T] [--org O --team T ... --tag k=v]
+         [--bucket hour|day] [--file out.csv] [--split-dir dir]
+                                   the admin export from the ledger, to stdout or a file;
+                                   --split-dir writes files of ≤ 10,000 rows / 2 MB (Vantage)
   report [--by org|team|user|endpoint|model|tag:<name>] [--since 7d] [--top 20]
                                    top spenders from the ledger, as a table
   replay --policy <new.yaml> [--since 30d]
@@ -56,6 +61,21 @@ export async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       top: { type: 'string', default: '20' },
       policy: { type: 'string' },
+      format: { type: 'string', default: 'csv' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      bucket: { type: 'string', default: 'hour' },
+      file: { type: 'string' },
+      'split-dir': { type: 'string' },
+      org: { type: 'string' },
+      team: { type: 'string' },
+      user: { type: 'string' },
+      endpoint: { type: 'string' },
+      model: { type: 'string' },
+      upstream: { type: 'string' },
+      key: { type: 'string' },
+      decision: { type: 'string' },
+      tag: { type: 'string', multiple: true },
     },
   });
   const configFile = String(values.config);
@@ -92,6 +112,43 @@ export async function main(argv: string[]): Promise<number> {
         rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')),
         { file: keysFile(configFile), out, err: (line) => console.error(line) },
       );
+    case 'export': {
+      const dims: Record<string, string> = {};
+      for (const name of [
+        'org',
+        'team',
+        'user',
+        'endpoint',
+        'model',
+        'provider',
+        'upstream',
+        'key',
+        'decision',
+      ]) {
+        if (typeof values[name] === 'string') dims[name] = values[name];
+      }
+      const tags: Record<string, string> = {};
+      for (const pair of (values.tag as string[] | undefined) ?? []) {
+        const eq = pair.indexOf('=');
+        if (eq > 0) tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      const text = (name: string): string | undefined =>
+        typeof values[name] === 'string' ? (values[name] as string) : undefined;
+      return runExport(
+        configFile,
+        {
+          format: String(values.format),
+          from: text('from'),
+          to: text('to'),
+          dims,
+          tags,
+          bucket: String(values.bucket),
+          output: text('file'),
+          splitDir: text('split-dir'),
+        },
+        { stdout: process.stdout, out: (line) => console.error(line) },
+      );
+    }
     case 'report':
       return runReport(configFile, {
         by: String(values.by),

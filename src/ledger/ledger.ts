@@ -112,6 +112,8 @@ export interface Ledger {
   close(): Promise<void>;
   /** Rows not yet written. */
   pending(): number;
+  /** Up to `limit` rows after `after` (exclusive), oldest first: the pages of an export. */
+  scanRows(filter: RowFilter, after: { ts: number; id: string } | null, limit: number): LedgerRow[];
   /** Raw rows, newest first, paginated by an opaque cursor. */
   queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage;
   /**

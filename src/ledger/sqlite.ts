@@ -164,6 +164,23 @@ export class SqliteLedger implements Ledger {
     this.db.close();
   }
 
+  scanRows(
+    filter: RowFilter,
+    after: { ts: number; id: string } | null,
+    limit: number,
+  ): LedgerRow[] {
+    const { where, params } = whereClause(filter);
+    if (after) {
+      where.push('(ts > @after_ts OR (ts = @after_ts AND request_id > @after_id))');
+      params.after_ts = after.ts;
+      params.after_id = after.id;
+    }
+    params.limit = limit;
+    const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY ts, request_id LIMIT @limit`;
+    return (this.db.prepare(sql).safeIntegers(true).all(params) as RowRecord[]).map(rowFromRecord);
+  }
+
   queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage {
     const { where, params } = whereClause(filter);
     const after = cursor ? decodeCursor(cursor) : null;
