@@ -65,11 +65,11 @@ function upsertSql(rollup: Rollup): string {
   const { table, grainMs, columns } = rollup;
   const values = columns.map((c) => (c === 'key_id' ? "COALESCE(@key_id, '')" : `@${c}`));
   return `INSERT INTO ${table} (bucket_ms, ${columns.join(', ')}, ${SUMS.join(', ')})
-    VALUES ((CAST(@ts AS INTEGER) / ${grainMs}) * ${grainMs}, ${values.join(', ')},
-      COALESCE(@cost_pico, 0), 1, @input_tokens, @output_tokens, @cached_input_tokens)
+    VALUES (@bucket_ms, ${values.join(', ')},
+      @cost_pico, @requests, @input_tokens, @output_tokens, @cached_input_tokens)
     ON CONFLICT (bucket_ms, ${columns.join(', ')}) DO UPDATE SET
       cost_pico = cost_pico + excluded.cost_pico,
-      requests = requests + 1,
+      requests = requests + excluded.requests,
       input_tokens = input_tokens + excluded.input_tokens,
       output_tokens = output_tokens + excluded.output_tokens,
       cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens`;
@@ -78,13 +78,67 @@ function upsertSql(rollup: Rollup): string {
 /** Adds newly written rows to every rollup; call inside the transaction that wrote them. */
 export class RollupWriter {
   private readonly upserts: Database.Statement[];
+  /** Per rollup, the batch's sums by slice and dimension values, written once per key. */
+  private readonly pending: Map<string, Delta>[];
 
   constructor(db: Database.Database) {
     this.upserts = ROLLUPS.map((rollup) => db.prepare(upsertSql(rollup)));
+    this.pending = ROLLUPS.map(() => new Map());
   }
 
   /** Counts one new raw row (never a duplicate the insert ignored) in each rollup. */
   add(record: RowRecord): void {
-    for (const upsert of this.upserts) upsert.run(record);
+    const ts = Number(record.ts);
+    ROLLUPS.forEach((rollup, i) => {
+      const bucketMs = Math.floor(ts / rollup.grainMs) * rollup.grainMs;
+      let key = String(bucketMs);
+      for (const column of rollup.columns)
+        key += `\u0000${(record as Record<string, unknown>)[column] ?? ''}`;
+      const sums = this.pending[i] as Map<string, Delta>;
+      const delta = sums.get(key);
+      if (delta) {
+        delta.cost_pico += BigInt(record.cost_pico ?? 0n);
+        delta.requests += 1;
+        delta.input_tokens += Number(record.input_tokens);
+        delta.output_tokens += Number(record.output_tokens);
+        delta.cached_input_tokens += Number(record.cached_input_tokens);
+      } else {
+        sums.set(key, {
+          ...record,
+          bucket_ms: bucketMs,
+          cost_pico: BigInt(record.cost_pico ?? 0n),
+          requests: 1,
+          input_tokens: Number(record.input_tokens),
+          output_tokens: Number(record.output_tokens),
+          cached_input_tokens: Number(record.cached_input_tokens),
+        });
+      }
+    });
+  }
+
+  /**
+   * Writes the batch's sums: one upsert per distinct slice and dimension values instead of one
+   * per row per rollup. Call inside the transaction that wrote the raw rows.
+   */
+  flush(): void {
+    this.upserts.forEach((upsert, i) => {
+      const sums = this.pending[i] as Map<string, Delta>;
+      for (const delta of sums.values()) upsert.run(delta);
+      sums.clear();
+    });
+  }
+
+  /** Forgets the batch's sums when its transaction rolled back. */
+  discard(): void {
+    for (const sums of this.pending) sums.clear();
   }
 }
+
+type Delta = RowRecord & {
+  bucket_ms: number;
+  cost_pico: bigint;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+};

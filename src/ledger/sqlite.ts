@@ -124,6 +124,7 @@ export class SqliteLedger implements Ledger {
         const record = rowToRecord(row);
         if (this.insert.run(record).changes === 1) this.rollups.add(record);
       }
+      this.rollups.flush();
       for (const write of events) write();
     });
     this.events = new SqliteEventLog(db, (write) => {
@@ -295,6 +296,7 @@ export class SqliteLedger implements Ledger {
       this.failing = false;
     } catch (err) {
       // Keep the rows, in order, for the next attempt: a ledger row is never dropped.
+      this.rollups.discard();
       this.queue = batch.concat(this.queue);
       this.eventWrites = events.concat(this.eventWrites);
       if (!this.failing) {
