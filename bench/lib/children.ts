@@ -65,9 +65,13 @@ export async function startHelper(
   return { name, pid: proc.pid ?? 0, proc, port };
 }
 
-/** Starts `spendgate serve` from src/ and waits for its `gateway.started` log line. */
+/**
+ * Starts the built `spendgate serve` (bin/ → dist/, as users run it; `npm run bench` builds
+ * first) and waits for its `gateway.started` log line.
+ */
 export async function startGateway(configFile: string, nodeFlags: string[]): Promise<GatewayChild> {
-  const args = [...nodeFlags, ...TSX, libFile('gateway-entry.ts'), 'serve', '--config', configFile];
+  const bin = fileURLToPath(new URL('../../bin/spendgate.js', import.meta.url));
+  const args = [...nodeFlags, bin, 'serve', '--config', configFile];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const problems: string[] = [];
   let lines = 0;

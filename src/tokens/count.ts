@@ -36,10 +36,34 @@ function slicedCounter(encoding: EncodingName): RawCounter {
   let counter = sliced.get(encoding);
   if (!counter) {
     const raw = loadEncoding(encoding);
-    counter = (text) => countSliced(raw, text);
+    counter = remembered((text) => countSliced(raw, text));
     sliced.set(encoding, counter);
   }
   return counter;
+}
+
+// System prompts, tool definitions and few-shot examples repeat across an application's
+// requests; their counts are kept so each is tokenized once, not on every request.
+const REMEMBER_MIN_CHARS = 256;
+const REMEMBER_MAX_CHARS = 4 * 1024 * 1024;
+
+/** Wraps a counter with a bounded memory of the counts of long texts (cleared when full). */
+function remembered(count: RawCounter): RawCounter {
+  const known = new Map<string, number>();
+  let chars = 0;
+  return (text) => {
+    if (text.length < REMEMBER_MIN_CHARS) return count(text);
+    const hit = known.get(text);
+    if (hit !== undefined) return hit;
+    const tokens = count(text);
+    if (chars + text.length > REMEMBER_MAX_CHARS) {
+      known.clear();
+      chars = 0;
+    }
+    known.set(text, tokens);
+    chars += text.length;
+    return tokens;
+  };
 }
 
 function planFor(model: string): Plan {
