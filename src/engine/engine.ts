@@ -8,7 +8,7 @@ import type { Pico } from '../money/money.js';
 import { killSwitchRetryAfter, matchKillSwitch, type KillSwitch } from '../policy/kill-switch.js';
 import type { Budget, RateLimit } from '../policy/schema.js';
 import type { RequestDims } from '../policy/scope.js';
-import { bucketConfig, type BucketKind } from '../policy/token-bucket.js';
+import { BUCKET_WINDOW_SECONDS, bucketConfig, type BucketKind } from '../policy/token-bucket.js';
 import type { CounterStore, Reservation, ReserveItem, ReserveResult } from '../store/store.js';
 import { budgetInstanceKey, budgetKeyPrefix, bucketKeyPrefix } from './keys.js';
 import { admissionOf, rejectionOf } from './outcome.js';
@@ -59,6 +59,8 @@ export type SeedRow = {
   readonly dims: RequestDims;
   readonly costPico: Pico;
   readonly atMs: number;
+  /** Input plus output tokens, to rebuild token buckets. */
+  readonly tokens?: number;
 };
 
 /** Keys outlive their period by an hour so late settles still find their instance. */
@@ -175,6 +177,35 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     };
   }
 
+  /**
+   * Token buckets are rebuilt by charging the rows of their window again, in admission order
+   * and at their own times (never refused), so refill since each row is exact.
+   */
+  async function replayBuckets(row: SeedRow, nowMs: number): Promise<void> {
+    const items: ReserveItem[] = [];
+    for (const bucket of buckets) {
+      if (row.atMs < nowMs - BUCKET_WINDOW_SECONDS[bucket.kind] * 1000) continue;
+      const values = bucket.limit.matcher.match(row.dims);
+      if (values === null) continue;
+      const cost = bucket.kind === 'rpm' ? 1 : (row.tokens ?? 0);
+      items.push({
+        kind: 'bucket',
+        key: bucket.prefix + values,
+        cost,
+        config: bucket.config,
+        enforce: false,
+      });
+    }
+    if (items.length === 0) return;
+    const result = await store.reserve(items, row.atMs);
+    if (result.ok)
+      await store.commit(
+        result.reservation,
+        items.map((i) => (i.kind === 'bucket' ? i.cost : 0)),
+        row.atMs,
+      );
+  }
+
   return {
     async admit(request) {
       const nowMs = clock.now();
@@ -257,12 +288,16 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       let since = nowMs;
       for (const prepared of budgets)
         since = Math.min(since, prepared.budget.window(nowMs).startMs);
+      for (const bucket of buckets) {
+        since = Math.min(since, nowMs - BUCKET_WINDOW_SECONDS[bucket.kind] * 1000);
+      }
       return since;
     },
 
     async seed(rows, nowMs) {
       const totals = new Map<string, { committed: Pico; expiresAtMs: number }>();
       for (const row of rows) {
+        await replayBuckets(row, nowMs);
         for (const prepared of budgets) {
           const values = prepared.budget.matcher.match(row.dims);
           if (values === null) continue;
