@@ -4,68 +4,36 @@
 export const GRANULARITIES = ['minute', 'hour', 'day', 'week', 'month'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
+import {
+  DAY_MS,
+  HOUR_MS,
+  MINUTE_MS,
+  isTimeZone as isKnownZone,
+  zoneOffsetMs,
+} from '../time/zone.js';
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** The cached wall-clock formatter of a zone; throws a RangeError for an unknown zone. */
-function formatter(tz: string): Intl.DateTimeFormat {
-  let found = formatters.get(tz);
-  if (!found) {
-    found = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(tz, found);
-  }
-  return found;
-}
+export { DAY_MS, HOUR_MS, MINUTE_MS };
 
 /** Whether `tz` names a time zone this runtime knows. */
-export function isTimeZone(tz: string): boolean {
-  try {
-    formatter(tz);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isTimeZone = isKnownZone;
 
 type Wall = { year: number; month: number; day: number; hour: number; minute: number };
 
 function wallTime(tz: string, ms: number): Wall & { second: number } {
-  if (tz === 'UTC') {
-    const d = new Date(ms);
-    return {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      second: d.getUTCSeconds(),
-    };
-  }
-  const wall = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
-  for (const part of formatter(tz).formatToParts(ms)) {
-    if (part.type in wall) wall[part.type as keyof typeof wall] = Number(part.value);
-  }
-  return wall;
+  const d = new Date(ms + offsetMs(tz, ms));
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
 }
 
 /** The zone's offset from UTC at an instant, in ms (Asia/Kolkata: 19,800,000). */
 export function offsetMs(tz: string, ms: number): number {
-  if (tz === 'UTC') return 0;
-  const w = wallTime(tz, ms);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - (ms - (((ms % 1000) + 1000) % 1000));
+  return zoneOffsetMs(tz, ms);
 }
 
 /** The instant of a wall-clock time in the zone (Date.UTC arguments, month 1-based). */

@@ -3,6 +3,15 @@
  * `Intl.DateTimeFormat` offsets. Local days are 23 or 25 hours long on DST transition days.
  */
 
+import {
+  DAY_MS as DAY,
+  HOUR_MS as HOUR,
+  MINUTE_MS as MINUTE,
+  isTimeZone,
+  wallToInstant,
+  zoneOffsetMs,
+} from '../time/zone.js';
+
 /** The period lengths a budget can have. */
 export const PERIODS = ['5m', '1h', '1d', '7d', '30d', 'month'] as const;
 
@@ -12,84 +21,12 @@ export type Period = (typeof PERIODS)[number];
 /** A half-open window `[startMs, endMs)` of epoch milliseconds. */
 export type PeriodWindow = { readonly startMs: number; readonly endMs: number };
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timezone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timezone, formatter);
-  }
-  return formatter;
-}
-
 /** Whether `timezone` is an IANA zone name this runtime knows. */
-export function isValidTimezone(timezone: string): boolean {
-  try {
-    formatterFor(timezone);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isValidTimezone = isTimeZone;
+export { wallToInstant, zoneOffsetMs };
 
 function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
-}
-
-/** The zone's offset at instant `t`: local wall-clock time (read as UTC) minus `t`. */
-export function zoneOffsetMs(timezone: string, t: number): number {
-  if (timezone === 'UTC' || timezone === 'Etc/UTC') return 0;
-  const whole = t - mod(t, 1000);
-  let year = 0;
-  let month = 1;
-  let day = 1;
-  let hour = 0;
-  let minute = 0;
-  let second = 0;
-  for (const part of formatterFor(timezone).formatToParts(whole)) {
-    const n = Number(part.value);
-    if (part.type === 'year') year = n;
-    else if (part.type === 'month') month = n;
-    else if (part.type === 'day') day = n;
-    else if (part.type === 'hour') hour = n;
-    else if (part.type === 'minute') minute = n;
-    else if (part.type === 'second') second = n;
-  }
-  return Date.UTC(year, month - 1, day, hour, minute, second) - whole;
-}
-
-/**
- * The instant at which the zone's clock reads `wallMs` (a local time written as UTC). A time
- * that occurs twice (fall back) gives its first occurrence; a time skipped by a spring-forward
- * gap gives the transition instant, so a day whose midnight does not exist starts at 01:00.
- */
-export function wallToInstant(timezone: string, wallMs: number): number {
-  // Zone rules never change twice within two days, so the offsets a day either side bracket it.
-  const before = zoneOffsetMs(timezone, wallMs - DAY);
-  const after = zoneOffsetMs(timezone, wallMs + DAY);
-  const early = wallMs - before;
-  const late = wallMs - after;
-  const earlyOk = zoneOffsetMs(timezone, early) === before;
-  const lateOk = zoneOffsetMs(timezone, late) === after;
-
-  if (earlyOk && lateOk) return Math.min(early, late);
-  if (earlyOk) return early;
-  if (lateOk) return late;
-  return early;
 }
 
 function localMidnight(timezone: string, dayNumber: number): number {
