@@ -62,7 +62,18 @@ export function openSqliteLedger(opts: SqliteLedgerOptions): SqliteLedger {
   // Rollup upserts touch recent pages of four B-trees per row; a 64 MiB cache keeps them hot.
   db.pragma('cache_size = -65536');
   migrate(db);
-  return new SqliteLedger(db, opts);
+  return new SqliteLedger(db, opts, opts.path === ':memory:' ? db : openReader(opts.path));
+}
+
+/**
+ * Exports scan the whole ledger; they read through a connection of their own with a small
+ * page cache, so a million-row export does not fill the writer's 64 MiB cache (WAL lets the
+ * reader and the writer work side by side).
+ */
+function openReader(path: string): Database.Database {
+  const reader = new Database(path, { readonly: true, fileMustExist: true });
+  reader.pragma('cache_size = -2048');
+  return reader;
 }
 
 function migrate(db: Database.Database): void {
@@ -102,7 +113,11 @@ export class SqliteLedger implements Ledger {
   private readonly spend: SqliteSpendQuery;
   private readonly writeBatch: (rows: LedgerRow[], events: (() => void)[]) => void;
 
-  constructor(db: Database.Database, opts: SqliteLedgerOptions) {
+  constructor(
+    db: Database.Database,
+    opts: SqliteLedgerOptions,
+    private readonly scanner: Database.Database = db,
+  ) {
     this.db = db;
     this.logger = opts.logger;
     this.batchSize = opts.batchSize ?? 500;
@@ -162,6 +177,7 @@ export class SqliteLedger implements Ledger {
         'ledger closed with rows it could not write',
       );
     }
+    if (this.scanner !== this.db) this.scanner.close();
     this.db.close();
   }
 
@@ -179,7 +195,9 @@ export class SqliteLedger implements Ledger {
     params.limit = limit;
     const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY ts, request_id LIMIT @limit`;
-    return (this.db.prepare(sql).safeIntegers(true).all(params) as RowRecord[]).map(rowFromRecord);
+    return (this.scanner.prepare(sql).safeIntegers(true).all(params) as RowRecord[]).map(
+      rowFromRecord,
+    );
   }
 
   queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage {
