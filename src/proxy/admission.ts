@@ -123,6 +123,25 @@ async function admitReservation(
   };
 }
 
+/**
+ * After the response: commits the row's actual cost and tokens in place of the reservation, or
+ * releases all of it when nothing was charged. A store failure here is logged; the ledger row
+ * is already queued.
+ */
+export function settleAdmitted(deps: ProxyDeps, admitted: Admitted, record: RequestRecord): void {
+  const row = record.row;
+  const cost = row.costPico ?? 0n;
+  const tokens = row.inputTokens + row.outputTokens;
+  const done =
+    cost === 0n && tokens === 0 ? admitted.hold.release() : admitted.hold.settle(cost, tokens);
+  done.catch((err: unknown) => {
+    deps.logger.error(
+      { event: 'budget.settle_failed', requestId: row.requestId, err: (err as Error).message },
+      'could not settle a budget reservation',
+    );
+  });
+}
+
 function dimsOf(record: RequestRecord): RequestDims {
   const row = record.row;
   return {

@@ -25,7 +25,7 @@ import type { RequestRecord } from './request-record.js';
 import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
 import { relaySse, type RelayEnd, type StreamCut } from './stream-relay.js';
-import { admit, type Admitted } from './admission.js';
+import { admit, settleAdmitted, type Admitted } from './admission.js';
 import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
 
 type Body = Record<string, unknown>;
@@ -147,25 +147,8 @@ export async function handleMetered(
     }
   } finally {
     record.commit(ledger, clock.now());
-    if (admitted) settleHold(deps, admitted.hold, record);
+    if (admitted) settleAdmitted(deps, admitted, record);
   }
-}
-
-/**
- * Commits the row's actual cost and tokens in place of the reservation, or releases all of it
- * when nothing was charged. A store failure here is logged; the ledger row is already queued.
- */
-function settleHold(deps: ProxyDeps, hold: Admitted['hold'], record: RequestRecord): void {
-  const row = record.row;
-  const cost = row.costPico ?? 0n;
-  const tokens = row.inputTokens + row.outputTokens;
-  const done = cost === 0n && tokens === 0 ? hold.release() : hold.settle(cost, tokens);
-  done.catch((err: unknown) => {
-    deps.logger.error(
-      { event: 'budget.settle_failed', requestId: row.requestId, err: (err as Error).message },
-      'could not settle a budget reservation',
-    );
-  });
 }
 
 /** A non-streamed answer: buffered so the cost header can go out with it, body unchanged. */
