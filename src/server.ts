@@ -15,6 +15,7 @@ import { createPricer } from './pricing/index.js';
 import { loadEncoding } from './tokens/index.js';
 import { createEnforcer } from './engine/engine.js';
 import { EventRecorder } from './events/recorder.js';
+import { budgetThresholdAlert, createAlertDispatcher } from './alert/index.js';
 import { MemoryStore } from './store/memory.js';
 import type { ProxyDeps } from './proxy/deps.js';
 import { sendError } from './proxy/error-response.js';
@@ -52,6 +53,13 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   loadEncoding('cl100k_base');
   const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
   const events = new EventRecorder(ledger.events, logger, clock);
+  const alerts = createAlertDispatcher({
+    channels: config.raw.channels ?? {},
+    alerting: config.raw.alerting,
+    env,
+    clock,
+    logger,
+  });
 
   const deps: ProxyDeps = {
     config,
@@ -75,7 +83,8 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       store: openCounterStore(config.raw.storage.counters),
       clock,
       onStoreDown: config.raw.storage.on_store_down,
-      onEvent: (e) =>
+      onEvent: (e) => {
+        alerts.notify(budgetThresholdAlert(e));
         events.record(
           'budget_threshold',
           `budget "${e.budget}" passed ${e.at}% (${e.spentUsd} of ${e.limitUsd} USD)`,
@@ -89,9 +98,11 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
               limit_usd: e.limitUsd,
             },
           },
-        ),
+        );
+      },
     }),
     events,
+    alerts,
   };
   const ready = restoreState(deps);
 
@@ -136,6 +147,12 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       clearTimeout(timer);
       // Handlers of connections cut at the deadline still write their rows: wait for them.
       await inFlight.idle(HANDLER_DRAIN_MS);
+      // Alerts still queued get a moment to go out; retries still waiting are dropped (logged).
+      await Promise.race([
+        deps.alerts.flush(),
+        new Promise((r) => setTimeout(r, ALERT_DRAIN_MS).unref()),
+      ]);
+      await deps.alerts.close();
       await deps.ledger.close();
       await deps.pools.close();
     },
@@ -164,6 +181,9 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:strea
       `x-spendgate-reason: invalid_request\r\nconnection: close\r\n\r\n${body}`,
   );
 }
+
+/** How long a stop waits for queued alerts to be delivered. */
+const ALERT_DRAIN_MS = 2_000;
 
 /** How long a stop waits for handlers after their connections were closed. */
 const HANDLER_DRAIN_MS = 5_000;

@@ -43,3 +43,4 @@ export {
   createWebhookTransport,
   signWebhook,
 } from './webhook.js';
+export { budgetThresholdAlert, killSwitchAlert } from './from-events.js';

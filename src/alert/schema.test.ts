@@ -44,6 +44,7 @@ describe('alert config: alerting section', () => {
       queue_size: 1000,
       max_attempts: 6,
       backoff_ms: [1000, 60_000],
+      admin_channels: [],
     });
   });
 

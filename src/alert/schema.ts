@@ -66,6 +66,8 @@ export const alertingSchema = z
       .tuple([z.number().int().min(0), z.number().int().min(0)])
       .refine(([base, max]) => base <= max, 'backoff_ms is [base, max] with base <= max')
       .default([1000, 60_000]),
+    /** Channels told about admin actions (kill switches set and lifted). @default [] */
+    admin_channels: z.array(z.string()).default([]),
   })
   .strict()
   .prefault({});

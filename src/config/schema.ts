@@ -3,6 +3,7 @@ import { durationSchema } from './duration.js';
 import { pricingSchema } from '../pricing/schema.js';
 import { attributionSchema, identitySchema } from '../identity/schema.js';
 import { budgetsSchema, rateLimitsSchema } from '../policy/schema.js';
+import { alertingSchema, channelsSchema } from '../alert/schema.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
@@ -80,7 +81,6 @@ const laterSections = {
   anomaly: z.unknown().optional(),
   circuit_breaker: z.unknown().optional(),
   loop_detection: z.unknown().optional(),
-  channels: z.record(z.string(), z.unknown()).optional(),
 };
 
 /** The whole configuration file. Every section but `upstreams` is optional. */
@@ -111,6 +111,8 @@ export const configSchema = z
     pricing: pricingSchema.optional(),
     budgets: budgetsSchema.optional(),
     rate_limits: rateLimitsSchema.optional(),
+    channels: channelsSchema.optional(),
+    alerting: alertingSchema,
     ...laterSections,
   })
   .strict();

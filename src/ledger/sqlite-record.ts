@@ -33,39 +33,42 @@ export type RowRecord = {
   counted_output_tokens: number | bigint;
 };
 
-/** Maps a row to the named parameters of the insert statement. */
-export function rowToRecord(row: LedgerRow): RowRecord {
-  return {
-    request_id: row.requestId,
-    ts: row.timestampMs,
-    org: row.org,
-    team: row.team,
-    user: row.user,
-    endpoint: row.endpoint,
-    provider: row.provider,
-    upstream: row.upstream,
-    model: row.model,
-    resolved_model: row.resolvedModel,
-    deployment: row.deployment,
-    status: row.status,
-    decision: row.decision,
-    reason: row.reason,
-    streamed: row.streamed ? 1 : 0,
-    input_tokens: row.inputTokens,
-    cached_input_tokens: row.cachedInputTokens,
-    cache_write_tokens: row.cacheWriteTokens,
-    output_tokens: row.outputTokens,
-    reasoning_tokens: row.reasoningTokens,
-    cost_pico: row.costPico,
-    usage_source: row.usageSource,
-    price_source: row.priceSource,
-    flags: row.flags.join(','),
-    latency_ms: Math.round(row.latencyMs),
-    tags: JSON.stringify(row.tags),
-    key_id: row.keyId,
-    counted_input_tokens: row.countedInputTokens,
-    counted_output_tokens: row.countedOutputTokens,
-  };
+/** How many columns `requests` has: the length of {@link rowToParams}'s answer. */
+export const REQUEST_COLUMN_COUNT = 29;
+
+/** The values of a row in the column order of `requests`, for its positional insert. */
+export function rowToParams(row: LedgerRow, tags: string): unknown[] {
+  return [
+    row.requestId,
+    row.timestampMs,
+    row.org,
+    row.team,
+    row.user,
+    row.endpoint,
+    row.provider,
+    row.upstream,
+    row.model,
+    row.resolvedModel,
+    row.deployment,
+    row.status,
+    row.decision,
+    row.reason,
+    row.streamed ? 1 : 0,
+    row.inputTokens,
+    row.cachedInputTokens,
+    row.cacheWriteTokens,
+    row.outputTokens,
+    row.reasoningTokens,
+    row.costPico,
+    row.usageSource,
+    row.priceSource,
+    row.flags.join(','),
+    Math.round(row.latencyMs),
+    tags,
+    row.keyId,
+    row.countedInputTokens,
+    row.countedOutputTokens,
+  ];
 }
 
 /** Maps a stored record (read with safe integers) back to a row. */

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { DAY_MS, HOUR_MS } from './buckets.js';
-import type { RowRecord } from './sqlite-record.js';
+import type { LedgerRow } from './row.js';
 
 /** A table of exact sums per time slice and dimension values, kept with the raw rows. */
 export type Rollup = {
@@ -62,11 +62,11 @@ function rollupMigration(rollup: Rollup): string {
 export const ROLLUP_MIGRATIONS: string[] = ROLLUPS.map(rollupMigration);
 
 function upsertSql(rollup: Rollup): string {
-  const { table, grainMs, columns } = rollup;
-  const values = columns.map((c) => (c === 'key_id' ? "COALESCE(@key_id, '')" : `@${c}`));
+  const { table, columns } = rollup;
+  // Positional parameters: the bucket, the dimensions in `columns` order, then `SUMS`.
+  const marks = Array.from({ length: 1 + columns.length + SUMS.length }, () => '?');
   return `INSERT INTO ${table} (bucket_ms, ${columns.join(', ')}, ${SUMS.join(', ')})
-    VALUES (@bucket_ms, ${values.join(', ')},
-      @cost_pico, @requests, @input_tokens, @output_tokens, @cached_input_tokens)
+    VALUES (${marks.join(', ')})
     ON CONFLICT (bucket_ms, ${columns.join(', ')}) DO UPDATE SET
       cost_pico = cost_pico + excluded.cost_pico,
       requests = requests + excluded.requests,
@@ -75,45 +75,75 @@ function upsertSql(rollup: Rollup): string {
       cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens`;
 }
 
+/** A dimension column's value in a row; `key_id` is '' without a virtual key, as stored. */
+const DIMENSION: Record<(typeof ALL_COLUMNS)[number], (row: LedgerRow, tags: string) => string> = {
+  org: (row) => row.org,
+  team: (row) => row.team,
+  user: (row) => row.user,
+  endpoint: (row) => row.endpoint,
+  model: (row) => row.model,
+  provider: (row) => row.provider,
+  upstream: (row) => row.upstream,
+  decision: (row) => row.decision,
+  key_id: (row) => row.keyId ?? '',
+  tags: (_row, tags) => tags,
+};
+
+/** One rollup's prepared pieces: its upsert, how to read its dimensions, the batch's sums. */
+type Prepared = {
+  grainMs: number;
+  upsert: Database.Statement;
+  dims: ((row: LedgerRow, tags: string) => string)[];
+  pending: Map<string, Delta>;
+};
+
 /** Adds newly written rows to every rollup; call inside the transaction that wrote them. */
 export class RollupWriter {
-  private readonly upserts: Database.Statement[];
-  /** Per rollup, the batch's sums by slice and dimension values, written once per key. */
-  private readonly pending: Map<string, Delta>[];
+  private readonly rollups: Prepared[];
 
   constructor(db: Database.Database) {
-    this.upserts = ROLLUPS.map((rollup) => db.prepare(upsertSql(rollup)));
-    this.pending = ROLLUPS.map(() => new Map());
+    this.rollups = ROLLUPS.map((rollup) => ({
+      grainMs: rollup.grainMs,
+      upsert: db.prepare(upsertSql(rollup)),
+      dims: rollup.columns.map((c) => DIMENSION[c as keyof typeof DIMENSION]),
+      pending: new Map(),
+    }));
   }
 
-  /** Counts one new raw row (never a duplicate the insert ignored) in each rollup. */
-  add(record: RowRecord): void {
-    const ts = Number(record.ts);
-    ROLLUPS.forEach((rollup, i) => {
+  /**
+   * Counts one new raw row (never a duplicate the insert ignored) in each rollup; `tags` is
+   * the row's tags as stored (JSON), so they are serialized once per row.
+   */
+  add(row: LedgerRow, tags: string): void {
+    const ts = row.timestampMs;
+    const cost = row.costPico ?? 0n;
+    for (const rollup of this.rollups) {
       const bucketMs = Math.floor(ts / rollup.grainMs) * rollup.grainMs;
+      const values: unknown[] = [bucketMs];
       let key = String(bucketMs);
-      for (const column of rollup.columns)
-        key += `\u0000${(record as Record<string, unknown>)[column] ?? ''}`;
-      const sums = this.pending[i] as Map<string, Delta>;
-      const delta = sums.get(key);
+      for (const dim of rollup.dims) {
+        const value = dim(row, tags);
+        values.push(value);
+        key += `\u0000${value}`;
+      }
+      const delta = rollup.pending.get(key);
       if (delta) {
-        delta.cost_pico += BigInt(record.cost_pico ?? 0n);
+        delta.cost += cost;
         delta.requests += 1;
-        delta.input_tokens += Number(record.input_tokens);
-        delta.output_tokens += Number(record.output_tokens);
-        delta.cached_input_tokens += Number(record.cached_input_tokens);
+        delta.input += row.inputTokens;
+        delta.output += row.outputTokens;
+        delta.cached += row.cachedInputTokens;
       } else {
-        sums.set(key, {
-          ...record,
-          bucket_ms: bucketMs,
-          cost_pico: BigInt(record.cost_pico ?? 0n),
+        rollup.pending.set(key, {
+          values,
+          cost,
           requests: 1,
-          input_tokens: Number(record.input_tokens),
-          output_tokens: Number(record.output_tokens),
-          cached_input_tokens: Number(record.cached_input_tokens),
+          input: row.inputTokens,
+          output: row.outputTokens,
+          cached: row.cachedInputTokens,
         });
       }
-    });
+    }
   }
 
   /**
@@ -121,24 +151,26 @@ export class RollupWriter {
    * per row per rollup. Call inside the transaction that wrote the raw rows.
    */
   flush(): void {
-    this.upserts.forEach((upsert, i) => {
-      const sums = this.pending[i] as Map<string, Delta>;
-      for (const delta of sums.values()) upsert.run(delta);
-      sums.clear();
-    });
+    for (const { upsert, pending } of this.rollups) {
+      for (const d of pending.values()) {
+        upsert.run(...d.values, d.cost, d.requests, d.input, d.output, d.cached);
+      }
+      pending.clear();
+    }
   }
 
   /** Forgets the batch's sums when its transaction rolled back. */
   discard(): void {
-    for (const sums of this.pending) sums.clear();
+    for (const { pending } of this.rollups) pending.clear();
   }
 }
 
-type Delta = RowRecord & {
-  bucket_ms: number;
-  cost_pico: bigint;
+/** One slice's and dimension values' sums within a batch (`SUMS` order). */
+type Delta = {
+  values: unknown[];
+  cost: bigint;
   requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens: number;
+  input: number;
+  output: number;
+  cached: number;
 };

@@ -8,6 +8,7 @@ import type { UpstreamPools } from './upstream-pool.js';
 import type { UpstreamLimits } from './upstream-limits.js';
 import type { Enforcer } from '../engine/engine.js';
 import type { EventRecorder } from '../events/recorder.js';
+import type { AlertDispatcher } from '../alert/index.js';
 
 /** Everything the proxy path needs, built once per loaded config by the server's wiring. */
 export type ProxyDeps = {
@@ -20,5 +21,6 @@ export type ProxyDeps = {
   pools: UpstreamPools;
   upstreamLimits: UpstreamLimits;
   enforcer: Enforcer;
+  alerts: AlertDispatcher;
   events: EventRecorder;
 };

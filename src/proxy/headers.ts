@@ -39,7 +39,8 @@ export function upstreamRequestHeaders(
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(incoming.connection);
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     if (name === 'host' || name === 'content-length' || name.startsWith('x-spendgate-')) continue;
     out[name] = value;
@@ -64,7 +65,8 @@ export function clientResponseHeaders(
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const listed = connectionListed(upstreamHeaders.connection);
-  for (const [name, value] of Object.entries(upstreamHeaders)) {
+  for (const name in upstreamHeaders) {
+    const value = upstreamHeaders[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     if (opts.dropLength && name === 'content-length') continue;
     out[name] = value;
@@ -80,6 +82,8 @@ export function headerValue(value: string | string[] | undefined): string | unde
 function connectionListed(value: string | string[] | undefined): Set<string> | null {
   const text = headerValue(value);
   if (!text) return null;
+  // The usual `keep-alive` names only a header that is dropped anyway.
+  if (text === 'keep-alive') return null;
   return new Set(
     text
       .split(',')

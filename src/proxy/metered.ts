@@ -84,7 +84,8 @@ export async function handleMetered(
       { input: countedInput, maxOutput },
       abort.signal,
     );
-    for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
+    const policyHeaders = admitted.headers;
+    for (const name in policyHeaders) res.setHeader(name, policyHeaders[name] as string);
     if (abort.signal.aborted) throw new GatewayError('invalid_request', 'the client went away');
 
     const streamed = body.stream === true && op !== 'embeddings';
@@ -219,7 +220,6 @@ async function relayStream(
     upstreamRes.statusCode,
     clientResponseHeaders(upstreamRes.headers, { dropLength: true }),
   );
-  res.flushHeaders();
 
   let ended: RelayEnd | 'failed' = 'failed';
   try {

@@ -18,7 +18,10 @@ export type StreamCut = {
  * unless the meter hides it. A last block without its blank line is passed on terminated when
  * it is whole, and dropped when it is a truncated fragment (SPEC "Modes", exceptions 1 and 2).
  * With `cut`, a stream whose budget runs out ends early with the format's clean ending.
- * Throws what the upstream body throws (reset, timeout, abort when the client left).
+ * The status line set with `writeHead` goes out with the first block (one write instead of
+ * two), or on the next turn of the event loop when no block has come by then, so a slow first
+ * event never holds it back. Throws what the upstream body throws (reset, timeout, abort when
+ * the client left).
  */
 export async function relaySse(
   body: AsyncIterable<Buffer>,
@@ -27,19 +30,29 @@ export async function relaySse(
   cut?: StreamCut,
 ): Promise<RelayEnd> {
   const parser = new SseParser();
-  for await (const chunk of body) {
-    const blocks = parser.push(chunk);
-    if (blocks.length === 0) continue;
+  let early: NodeJS.Immediate | undefined = setImmediate(flushHeaders, res);
+  try {
+    for await (const chunk of body) {
+      const blocks = parser.push(chunk);
+      if (blocks.length === 0) continue;
 
-    res.cork();
-    let flowing = true;
-    for (const block of blocks) if (meter.onBlock(block)) flowing = res.write(block.raw);
-    res.uncork();
-    if (cut && (await cut.reached())) {
-      res.write(cut.ending(meter));
-      return 'cut';
+      res.cork();
+      let flowing = true;
+      for (const block of blocks) {
+        if (!meter.onBlock(block)) continue;
+        flowing = res.write(block.raw);
+        clearImmediate(early);
+        early = undefined;
+      }
+      res.uncork();
+      if (cut && (await cut.reached())) {
+        res.write(cut.ending(meter));
+        return 'cut';
+      }
+      if (!flowing) await drained(res);
     }
-    if (!flowing) await drained(res);
+  } finally {
+    clearImmediate(early);
   }
 
   // The meter refuses an unterminated last block whose data is not whole (a cut-off fragment).
@@ -50,6 +63,10 @@ export async function relaySse(
     return 'complete';
   }
   return last.hasData ? 'truncated' : 'complete';
+}
+
+function flushHeaders(res: ServerResponse): void {
+  if (!res.destroyed) res.flushHeaders();
 }
 
 /** Resolves when the client can take more bytes, or has gone. */

@@ -3,6 +3,7 @@ import { isKillSwitchActive, type KillSwitch } from '../../policy/kill-switch.js
 import { isScopeKey } from '../../policy/scope.js';
 import { readJsonObject, sendJson, sendJsonError, withinScope, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
+import { killSwitchAlert } from '../../alert/index.js';
 
 /** `GET /kill-switches`: the switches in force. */
 export function listKillSwitches({ deps, res, token }: AdminCall): void {
@@ -73,6 +74,9 @@ export async function createKillSwitch({ deps, req, res, token }: AdminCall): Pr
       actor: token.name,
     },
   );
+  deps.alerts.notify(
+    killSwitchAlert(record, 'set', token.name, nowMs, deps.config.raw.alerting.admin_channels),
+  );
   sendJson(res, 201, toJson(toView(record)));
 }
 
@@ -92,6 +96,15 @@ export function deleteKillSwitch({ deps, res, token, params }: AdminCall): void 
       data: { id },
       actor: token.name,
     },
+  );
+  deps.alerts.notify(
+    killSwitchAlert(
+      record,
+      'lifted',
+      token.name,
+      deps.clock.now(),
+      deps.config.raw.alerting.admin_channels,
+    ),
   );
   sendJson(res, 200, toJson({ deleted: id }));
 }

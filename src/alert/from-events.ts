@@ -1,0 +1,51 @@
+import type { EnforcerEvent } from '../engine/engine.js';
+import type { KillSwitch } from '../policy/kill-switch.js';
+import { dedupeKeyFor, type Alert } from './alert.js';
+import { describeScope } from './format.js';
+
+/** A budget's soft threshold crossed: the alert for the budget's `alerts` channels. */
+export function budgetThresholdAlert(e: EnforcerEvent): Alert {
+  const spent = Number(e.spentUsd);
+  const limit = Number(e.limitUsd);
+  return {
+    kind: 'budget_threshold',
+    severity: e.at >= 100 ? 'critical' : e.at >= 80 ? 'warning' : 'info',
+    title: `Budget "${e.budget}" passed ${e.at}% for ${describeScope(e.scope)}`,
+    summary: `${describeScope(e.scope)} has spent ${e.spentUsd} USD of the ${e.limitUsd} USD budget "${e.budget}" this period.`,
+    scope: e.scope,
+    figures: { spent_usd: spent, limit_usd: limit, threshold_pct: e.at, rule: e.budget },
+    atMs: e.atMs,
+    channels: [...e.channels],
+    // The 50% and the 90% alerts of one budget are different alerts, never suppressed as one.
+    dedupeKey: dedupeKeyFor('budget_threshold', e.scope, e.budget, String(e.at)),
+  };
+}
+
+/** A kill switch set or lifted by an admin: told to `alerting.admin_channels`. */
+export function killSwitchAlert(
+  record: KillSwitch,
+  action: 'set' | 'lifted',
+  actor: string,
+  atMs: number,
+  channels: readonly string[],
+): Alert {
+  const scope = { [record.dimension]: record.value };
+  const until =
+    record.expires_at === undefined
+      ? 'until lifted'
+      : `until ${new Date(record.expires_at).toISOString()}`;
+  return {
+    kind: 'kill_switch',
+    severity: 'warning',
+    title: `Kill switch ${action} for ${describeScope(scope)}`,
+    summary:
+      action === 'set'
+        ? `${actor} blocked every request of ${describeScope(scope)} ${until}${record.reason ? `: ${record.reason}` : ''}.`
+        : `${actor} lifted the block on ${describeScope(scope)}.`,
+    scope,
+    figures: { rule: record.id },
+    atMs,
+    channels: [...channels],
+    dedupeKey: dedupeKeyFor('kill_switch', scope, record.id, action),
+  };
+}
