@@ -17,6 +17,7 @@ import { createEnforcer } from './engine/engine.js';
 import { EventRecorder } from './events/recorder.js';
 import { budgetThresholdAlert, createAlertDispatcher } from './alert/index.js';
 import { MemoryStore } from './store/memory.js';
+import { createGuards } from './guards/guards.js';
 import type { ProxyDeps } from './proxy/deps.js';
 import { sendError } from './proxy/error-response.js';
 import { handleMetered } from './proxy/metered.js';
@@ -103,6 +104,12 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
     }),
     events,
     alerts,
+    guards: createGuards({
+      anomaly: config.raw.anomaly,
+      breaker: config.raw.circuit_breaker,
+      loops: config.raw.loop_detection,
+      clock,
+    }),
   };
   const ready = restoreState(deps);
 

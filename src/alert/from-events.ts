@@ -1,5 +1,6 @@
 import type { EnforcerEvent } from '../engine/engine.js';
 import type { KillSwitch } from '../policy/kill-switch.js';
+import type { GuardEvent } from '../guards/types.js';
 import { dedupeKeyFor, type Alert } from './alert.js';
 import { describeScope } from './format.js';
 
@@ -47,5 +48,36 @@ export function killSwitchAlert(
     atMs,
     channels: [...channels],
     dedupeKey: dedupeKeyFor('kill_switch', scope, record.id, action),
+  };
+}
+
+const GUARD_SEVERITY = {
+  anomaly: 'warning',
+  breaker_opened: 'critical',
+  breaker_closed: 'info',
+  loop_detected: 'warning',
+} as const;
+
+/** An anomaly, breaker change or loop detection: the alert for its rule's channels. */
+export function guardAlert(e: GuardEvent, channels: readonly string[] = e.channels): Alert {
+  const number = (key: string): number | undefined => {
+    const value = e.figures[key];
+    return typeof value === 'number' ? value : undefined;
+  };
+  return {
+    kind: e.type,
+    severity: GUARD_SEVERITY[e.type],
+    title: `${e.message}`,
+    summary: e.message,
+    scope: { ...e.scope },
+    figures: {
+      rate_usd_per_hour: number('rate_usd_per_hour'),
+      baseline_usd_per_hour: number('baseline_usd_per_hour'),
+      requests: number('requests') ?? number('count'),
+      window: typeof e.figures.window === 'string' ? e.figures.window : undefined,
+    },
+    atMs: e.atMs,
+    channels: [...channels],
+    dedupeKey: dedupeKeyFor(e.type, { ...e.scope }),
   };
 }

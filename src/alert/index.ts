@@ -43,4 +43,4 @@ export {
   createWebhookTransport,
   signWebhook,
 } from './webhook.js';
-export { budgetThresholdAlert, killSwitchAlert } from './from-events.js';
+export { budgetThresholdAlert, guardAlert, killSwitchAlert } from './from-events.js';

@@ -5,6 +5,7 @@ import { sendJsonError, type AdminCall } from './http.js';
 import { listBudgets } from './routes/budgets.js';
 import { listEvents } from './routes/events.js';
 import { getExport } from './routes/export.js';
+import { listBreakers, resetBreaker } from './routes/circuit-breakers.js';
 import { createKillSwitch, deleteKillSwitch, listKillSwitches } from './routes/kill-switches.js';
 import { listRequests } from './routes/requests.js';
 import { getSpend } from './routes/spend.js';
@@ -24,6 +25,8 @@ const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/events$/, writes: false, handle: listEvents },
   { method: 'GET', pattern: /^\/export$/, writes: false, handle: getExport },
   { method: 'GET', pattern: /^\/kill-switches$/, writes: false, handle: listKillSwitches },
+  { method: 'GET', pattern: /^\/circuit-breakers$/, writes: false, handle: listBreakers },
+  { method: 'POST', pattern: /^\/circuit-breakers\/reset$/, writes: true, handle: resetBreaker },
   { method: 'POST', pattern: /^\/kill-switches$/, writes: true, handle: createKillSwitch },
   {
     method: 'DELETE',

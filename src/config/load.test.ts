@@ -69,10 +69,16 @@ describe('config: validation', () => {
     expect(Object.isFrozen(config.raw)).toBe(true);
   });
 
-  it('warns about unset key variables and sections not enforced yet', () => {
-    const { warnings } = checkConfigText(MINIMAL + 'anomaly: {}\n', {});
+  it('warns about unset key variables and alert channels that are not defined', () => {
+    const { warnings } = checkConfigText(
+      MINIMAL + 'anomaly: { scope: { org: "*" }, channels: [oncall] }\n',
+      {},
+    );
 
-    expect(warnings.map((w) => w.path)).toEqual(['upstreams.openai.api_key_env', 'anomaly']);
+    expect(warnings.map((w) => w.path)).toEqual([
+      'upstreams.openai.api_key_env',
+      'anomaly.0.channels',
+    ]);
   });
 
   it('accepts the starter config that init writes', () => {

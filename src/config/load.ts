@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { configSchema, LATER_SECTIONS, type ParsedConfig } from './schema.js';
+import { configSchema, type ParsedConfig } from './schema.js';
 import { prepareConfig, type GatewayConfig } from './prepare.js';
 
 export type Problem = { path: string; message: string };
@@ -110,13 +110,25 @@ function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv): Problem[
       });
     }
   });
-  for (const section of LATER_SECTIONS) {
-    if (config[section] !== undefined) {
-      warnings.push({
-        path: section,
-        message: 'accepted but not enforced by this version of Spendgate',
-      });
-    }
-  }
+  warnUnknownChannels(config, warnings);
   return warnings;
+}
+
+/** Channel names used by budgets and guard rules that the `channels:` section does not define. */
+function warnUnknownChannels(config: ParsedConfig, warnings: Problem[]): void {
+  const known = new Set(Object.keys(config.channels ?? {}));
+  const check = (path: string, names: readonly string[]): void => {
+    for (const name of names) {
+      if (!known.has(name))
+        warnings.push({ path, message: `channel "${name}" is not defined in channels:` });
+    }
+  };
+  (config.budgets ?? []).forEach((b, i) =>
+    (b.alerts ?? []).forEach((a, j) => check(`budgets.${i}.alerts.${j}.channels`, a.channels)),
+  );
+  (config.anomaly ?? []).forEach((r, i) => check(`anomaly.${i}.channels`, r.channels));
+  (config.circuit_breaker ?? []).forEach((r, i) =>
+    check(`circuit_breaker.${i}.channels`, r.channels),
+  );
+  check('alerting.admin_channels', config.alerting.admin_channels);
 }

@@ -4,6 +4,9 @@ import { pricingSchema } from '../pricing/schema.js';
 import { attributionSchema, identitySchema } from '../identity/schema.js';
 import { budgetsSchema, rateLimitsSchema } from '../policy/schema.js';
 import { alertingSchema, channelsSchema } from '../alert/schema.js';
+import { anomalySchema } from '../policy/anomaly.js';
+import { circuitBreakerSchema } from '../policy/circuit-breaker.js';
+import { loopDetectionSchema } from '../policy/loop-detector.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
@@ -73,16 +76,6 @@ const storageSchema = z
   })
   .strict();
 
-/**
- * Sections whose enforcement arrives in later versions. They are accepted so that one policy
- * file can be written ahead, and the gateway says at start that they are not enforced yet.
- */
-const laterSections = {
-  anomaly: z.unknown().optional(),
-  circuit_breaker: z.unknown().optional(),
-  loop_detection: z.unknown().optional(),
-};
-
 /** The whole configuration file. Every section but `upstreams` is optional. */
 export const configSchema = z
   .object({
@@ -113,12 +106,12 @@ export const configSchema = z
     rate_limits: rateLimitsSchema.optional(),
     channels: channelsSchema.optional(),
     alerting: alertingSchema,
-    ...laterSections,
+    anomaly: anomalySchema.optional(),
+    circuit_breaker: circuitBreakerSchema.optional(),
+    loop_detection: loopDetectionSchema.optional(),
   })
   .strict();
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
-export type LaterSection = keyof typeof laterSections;
-export const LATER_SECTIONS = Object.keys(laterSections) as LaterSection[];

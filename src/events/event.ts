@@ -7,6 +7,10 @@ export const EVENT_TYPES = [
   'budget_threshold',
   'kill_switch_created',
   'kill_switch_deleted',
+  'anomaly',
+  'breaker_opened',
+  'breaker_closed',
+  'loop_detected',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -161,6 +161,6 @@ function loopEvent(
       model: req.model,
     },
     atMs,
-    channels: [],
+    channels: c.rule.channels,
   };
 }

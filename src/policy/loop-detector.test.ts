@@ -24,6 +24,7 @@ describe('loop detection: schema', () => {
       action: 'reject',
       delay_ms: 1000,
       ignore_fields: ['user', 'metadata'],
+      channels: [],
     });
   });
 

@@ -20,6 +20,8 @@ const loopRuleSchema = z
     delay_ms: z.number().int().min(0).default(1000),
     /** Body keys left out of the fingerprint, at any depth. @default [] */
     ignore_fields: z.array(z.string().min(1)).default([]),
+    /** Alert channels told about each detection. @default [] */
+    channels: z.array(z.string()).default([]),
   })
   .strict()
   .refine((r) => r.window > 0, { message: 'window must be above zero', path: ['window'] });

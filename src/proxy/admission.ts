@@ -6,6 +6,9 @@ import { computeCost, type Resolution } from '../pricing/index.js';
 import { emptyUsage } from '../providers/types.js';
 import type { ProxyDeps } from './deps.js';
 import type { RequestRecord } from './request-record.js';
+import { publishGuardEvents } from './guard-events.js';
+
+const SEVERITY = { allow: 0, warn: 1, throttle: 2 } as const;
 
 /** What an admitted request carries to its end. */
 export type Admitted = {
@@ -19,6 +22,8 @@ export type Admitted = {
 
 const MESSAGES: Partial<Record<Reason, string>> = {
   budget_exceeded: 'budget exceeded',
+  circuit_breaker_open: 'the spend circuit breaker is open',
+  loop_detected: 'the same request repeated in a loop',
   tpm_exceeded: 'tokens-per-minute limit exceeded',
   tpd_exceeded: 'tokens-per-day limit exceeded',
   rpm_exceeded: 'requests-per-minute limit exceeded',
@@ -36,6 +41,7 @@ export async function admit(
   record: RequestRecord,
   resolution: Resolution,
   counted: { input: number; maxOutput: number },
+  request: { path: string; body: unknown },
   signal: AbortSignal,
 ): Promise<Admitted> {
   const row = record.row;
@@ -57,8 +63,7 @@ export async function admit(
     deps,
     record,
     dims,
-    reservation,
-    counted.input + counted.maxOutput,
+    { costPico: reservation, tokens: counted.input + counted.maxOutput, ...request },
     signal,
   );
 }
@@ -70,21 +75,38 @@ export async function admit(
 export function admitUnmetered(
   deps: ProxyDeps,
   record: RequestRecord,
+  path: string,
   signal: AbortSignal,
 ): Promise<Admitted> {
-  return admitReservation(deps, record, dimsOf(record), 0n, 0, signal);
+  const reservation = { costPico: 0n, tokens: 0, path, body: null };
+  return admitReservation(deps, record, dimsOf(record), reservation, signal);
 }
 
 async function admitReservation(
   deps: ProxyDeps,
   record: RequestRecord,
   dims: RequestDims,
-  reservation: bigint,
-  tokens: number,
+  ask: { costPico: bigint; tokens: number; path: string; body: unknown },
   signal: AbortSignal,
 ): Promise<Admitted> {
   const row = record.row;
-  const admission = await deps.enforcer.admit({ dims, costPico: reservation, tokens });
+  // The breaker and loop checks first: they are in-process and refuse without charging.
+  const guard = deps.guards.check({
+    dims,
+    path: ask.path,
+    model: row.model || null,
+    body: ask.body,
+  });
+  publishGuardEvents(deps, guard.events);
+  if (!guard.allowed) {
+    throw rejection(deps, record, {
+      allowed: false,
+      reason: guard.reason,
+      retryAfterSeconds: guard.retryAfterSeconds,
+      headers: {},
+    });
+  }
+  const admission = await deps.enforcer.admit({ dims, costPico: ask.costPico, tokens: ask.tokens });
 
   if (!admission.allowed) throw rejection(deps, record, admission);
   if (admission.failOpen) record.flag('fail_open');
@@ -100,26 +122,29 @@ async function admitReservation(
       },
     );
   }
-  row.decision = admission.action;
-  if (admission.action !== 'allow') {
+  const action =
+    SEVERITY[guard.action] > SEVERITY[admission.action] ? guard.action : admission.action;
+  const delayMs = Math.max(guard.delayMs, admission.delayMs);
+  const headers = { ...admission.headers, ...guard.headers };
+  row.decision = action;
+  if (action !== 'allow') {
     deps.events.record(
-      admission.action === 'warn' ? 'warning' : 'throttle',
-      admission.headers['x-spendgate-budget-warning'] ?? admission.action,
+      action === 'warn' ? 'warning' : 'throttle',
+      headers['x-spendgate-budget-warning'] ?? headers['x-spendgate-loop-warning'] ?? action,
       {
         scope: { org: row.org, team: row.team, user: row.user },
-        data: { delay_ms: admission.delayMs, request_id: row.requestId },
+        data: { delay_ms: delayMs, request_id: row.requestId },
         dedupeKey: `${row.org}\u0000${row.team}\u0000${row.user}`,
       },
     );
   }
-  if (admission.action === 'throttle' && admission.delayMs > 0)
-    await delay(admission.delayMs, signal);
+  if (action === 'throttle' && delayMs > 0) await delay(delayMs, signal);
 
   return {
     hold: admission.hold,
-    headers: admission.headers,
+    headers,
     streamLimitPico: admission.streamLimitPico,
-    reservedPico: reservation,
+    reservedPico: ask.costPico,
   };
 }
 
@@ -134,6 +159,8 @@ export function settleAdmitted(deps: ProxyDeps, admitted: Admitted, record: Requ
   const tokens = row.inputTokens + row.outputTokens;
   const done =
     cost === 0n && tokens === 0 ? admitted.hold.release() : admitted.hold.settle(cost, tokens);
+  // The spend rates behind anomalies and the breaker see every settled request, failures at 0.
+  publishGuardEvents(deps, deps.guards.observe(dimsOf(record), cost));
   done.catch((err: unknown) => {
     deps.logger.error(
       { event: 'budget.settle_failed', requestId: row.requestId, err: (err as Error).message },

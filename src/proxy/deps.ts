@@ -9,6 +9,7 @@ import type { UpstreamLimits } from './upstream-limits.js';
 import type { Enforcer } from '../engine/engine.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { AlertDispatcher } from '../alert/index.js';
+import type { Guards } from '../guards/guards.js';
 
 /** Everything the proxy path needs, built once per loaded config by the server's wiring. */
 export type ProxyDeps = {
@@ -22,5 +23,6 @@ export type ProxyDeps = {
   upstreamLimits: UpstreamLimits;
   enforcer: Enforcer;
   alerts: AlertDispatcher;
+  guards: Guards;
   events: EventRecorder;
 };

@@ -82,6 +82,7 @@ export async function handleMetered(
       record,
       resolution,
       { input: countedInput, maxOutput },
+      { path: route.path, body },
       abort.signal,
     );
     const policyHeaders = admitted.headers;

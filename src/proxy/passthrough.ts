@@ -42,7 +42,7 @@ export async function handleUnmetered(
       );
     }
 
-    admitted = await admitUnmetered(deps, record, abort.signal);
+    admitted = await admitUnmetered(deps, record, route.path, abort.signal);
     for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
