@@ -27,6 +27,7 @@ export function sendJsonError(
   code: string,
   message: string,
 ): void {
+  res.setHeader('x-spendgate-reason', code);
   sendJson(res, status, JSON.stringify({ error: { message, type: code, code } }));
 }
 

@@ -109,12 +109,18 @@ export function createIdentityResolver(
     ([tag, sources]) => [tag, rule(`tag:${tag}`, sources)] as const,
   );
   if (!org || !team || !user || !endpoint) throw new Error('unreachable: four dimensions');
+  const configuredTags = new Set(Object.keys(attribution.tags));
 
   const build = (ctx: Context, found: FoundCredentials): Identity => {
     const tags: Record<string, string> = {};
     for (const [tag, tagRule] of tagRules) {
       const value = pick(tagRule, ctx);
       if (value !== undefined) tags[tag] = value;
+    }
+    // A virtual key's own tags (`spendgate keys create --tag env=prod`) apply to its requests
+    // unless the config gives that tag its own sources.
+    for (const [tag, value] of Object.entries(ctx.record?.tags ?? {})) {
+      if (!(tag in tags) && !configuredTags.has(tag)) tags[tag] = value;
     }
     return {
       org: pick(org, ctx) ?? null,

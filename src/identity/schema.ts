@@ -70,7 +70,10 @@ export const identitySchema = z
     require_credential: z.boolean().optional(),
     jwt: jwtSchema.optional(),
     /** Virtual API keys: a YAML file of hashed keys written by `spendgate keys`. */
-    api_keys: z.object({ file: z.string().min(1) }).strict().optional(),
+    api_keys: z
+      .object({ file: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict()
   .prefault({});

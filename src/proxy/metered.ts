@@ -178,7 +178,8 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
     if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) {
       record.flag('incomplete');
     }
-    const countedOutput = usage ? 0 : countTextTokens(model, completionText(op, parsed));
+    // Counted even when the provider reports usage: the two side by side measure the estimate.
+    const countedOutput = countTextTokens(model, completionText(op, parsed));
     const cost = record.settle(usage, { input: countedInput, output: countedOutput });
     if (cost !== null) headers['x-spendgate-cost-usd'] = picoToDecimal(cost);
   }
@@ -285,7 +286,8 @@ function streamCut(flow: Flow, usageSoFar: () => Usage): StreamCut | undefined {
   const floor = oneToken * BigInt(MIN_STEP_TOKENS);
   const step = reservedPico > floor ? reservedPico : floor;
   let reserved = reservedPico;
-  let lastCost = 0n;
+  // The first read's cost includes the whole prompt: the margin measures reads of output only.
+  let lastCost = computeCost(usageSoFar(), rates);
   // The most one read has added so far: the next read is expected to fit in it, so more is
   // reserved (or the stream cut) while that much is still left, not after it has gone.
   let margin = 0n;

@@ -45,7 +45,8 @@ export async function relaySse(
         early = undefined;
       }
       res.uncork();
-      if (cut && (await cut.reached())) {
+      // A stream that already ended (its terminator relayed) is not cut: it is whole.
+      if (cut && !meter.result().sawTerminator && (await cut.reached())) {
         res.write(cut.ending(meter));
         return 'cut';
       }
