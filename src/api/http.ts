@@ -13,8 +13,14 @@ export type AdminCall = {
   params: string[];
 };
 
-export function sendJson(res: ServerResponse, status: number, body: string): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
   });
@@ -27,8 +33,8 @@ export function sendJsonError(
   code: string,
   message: string,
 ): void {
-  res.setHeader('x-spendgate-reason', code);
-  sendJson(res, status, JSON.stringify({ error: { message, type: code, code } }));
+  const body = JSON.stringify({ error: { message, type: code, code } });
+  sendJson(res, status, body, { 'x-spendgate-reason': code });
 }
 
 /** Reads a small JSON object body of an admin call; null when it is not one. */
