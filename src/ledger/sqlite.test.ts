@@ -2,40 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger.js';
 import type { LedgerRow } from './row.js';
 import { openSqliteLedger } from './sqlite.js';
+import { ledgerRow } from '../../test/support/rows.js';
 
+// The rows these tests write: small, priced, with one tag.
 function row(id: string, ts: number, extra: Partial<LedgerRow> = {}): LedgerRow {
-  return {
-    requestId: id,
-    timestampMs: ts,
-    org: 'acme',
+  return ledgerRow(id, ts, {
     team: 't',
     user: 'u',
-    endpoint: '/v1/chat/completions',
-    provider: 'openai',
-    upstream: 'openai',
-    model: 'gpt-4o',
-    resolvedModel: 'gpt-4o',
-    deployment: null,
-    status: 200,
-    decision: 'allow',
-    reason: null,
-    streamed: false,
     inputTokens: 10,
-    cachedInputTokens: 0,
-    cacheWriteTokens: 0,
     outputTokens: 5,
-    reasoningTokens: 0,
     costPico: 75_000_000n,
-    usageSource: 'provider',
     priceSource: 'catalogue',
-    flags: [],
     latencyMs: 12,
     tags: { app: 'x' },
-    keyId: null,
     countedInputTokens: 10,
-    countedOutputTokens: 0,
     ...extra,
-  };
+  });
 }
 
 describe('sqlite ledger', () => {

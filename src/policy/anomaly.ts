@@ -4,19 +4,13 @@
  * circuit breaker reads, so one ring per scope serves both rules.
  */
 import { z } from 'zod';
+import { scopeSchema } from './schema.js';
 import { durationSchema } from '../config/duration.js';
 import type { Pico } from '../money/money.js';
-import { isScopeKey } from './scope.js';
 
 /** A guard rule's scope: `{ org: "*" }` makes one instance per distinct org. */
-export const guardScopeSchema = z
-  .record(
-    z.string().refine(isScopeKey, {
-      message: 'a scope key is org, team, user, endpoint, model, provider, key or tag:<name>',
-    }),
-    z.union([z.string().min(1), z.number()]).transform(String),
-  )
-  .default({});
+/** A guard rule's scope, written as a budget's is. */
+export const guardScopeSchema = scopeSchema;
 
 /** Accepts one rule object or an array of them, as SPEC shows a single object. */
 export function oneOrMany<T extends z.ZodType>(item: T) {

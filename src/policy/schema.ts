@@ -14,7 +14,8 @@ import {
   type PeriodWindow,
 } from './period.js';
 
-const scopeSchema = z
+/** A policy's scope: dimension (or `tag:<name>`) → `"*"` or an exact value. */
+export const scopeSchema = z
   .record(
     z.string().refine(isScopeKey, {
       message: 'a scope key is org, team, user, endpoint, model, provider, key or tag:<name>',
