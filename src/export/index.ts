@@ -32,4 +32,10 @@ export {
   type FocusStats,
 } from './focus.js';
 export { VANTAGE_LIMITS, splitCsv, type CsvFile, type SplitLimits } from './split.js';
-export { CONTENT_TYPES, EXPORT_FORMATS, exportChunks, ledgerRows, type ExportFormat } from './formats.js';
+export {
+  CONTENT_TYPES,
+  EXPORT_FORMATS,
+  exportChunks,
+  ledgerRows,
+  type ExportFormat,
+} from './formats.js';

@@ -137,7 +137,13 @@ describe('catalogue: real look-ups', () => {
 describe('catalogue: price conversion', () => {
   it('merges per-key tiers into complete tiers by bound', () => {
     const rates = ratesFromCatalogue({
-      input_mtok: { base: 1, tiers: [{ start: 100, price: 2 }, { start: 300, price: 3 }] },
+      input_mtok: {
+        base: 1,
+        tiers: [
+          { start: 100, price: 2 },
+          { start: 300, price: 3 },
+        ],
+      },
       output_mtok: { base: 10, tiers: [{ start: 200, price: 20 }] },
     } as never);
 

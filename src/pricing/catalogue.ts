@@ -26,20 +26,54 @@ export const CATALOGUE_LABEL = `genai-prices ${CATALOGUE.version} (${CATALOGUE.d
 // decides ties when a model name fits the `model_match` of several providers. A provider added
 // by a newer data release is still reached through a provider hint.
 const PROVIDER_IDS = [
-  'anthropic', 'arcee', 'avian', 'aws', 'azure', 'baseten', 'cerebras', 'cloudflare', 'cohere',
-  'cursor', 'deepseek', 'doubleword', 'fireworks', 'github-copilot', 'google', 'groq',
-  'huggingface_cerebras', 'huggingface_fireworks-ai', 'huggingface_groq',
-  'huggingface_hyperbolic', 'huggingface_nebius', 'huggingface_novita', 'huggingface_nscale',
-  'huggingface_ovhcloud', 'huggingface_publicai', 'huggingface_sambanova',
-  'huggingface_together', 'minimax', 'mistral', 'modal', 'moonshotai', 'novita', 'openai',
-  'openrouter', 'ovhcloud', 'perplexity', 'quicksilverpro', 'together', 'typesafe', 'voyageai',
-  'x-ai', 'zai', 'zhipuai',
+  'anthropic',
+  'arcee',
+  'avian',
+  'aws',
+  'azure',
+  'baseten',
+  'cerebras',
+  'cloudflare',
+  'cohere',
+  'cursor',
+  'deepseek',
+  'doubleword',
+  'fireworks',
+  'github-copilot',
+  'google',
+  'groq',
+  'huggingface_cerebras',
+  'huggingface_fireworks-ai',
+  'huggingface_groq',
+  'huggingface_hyperbolic',
+  'huggingface_nebius',
+  'huggingface_novita',
+  'huggingface_nscale',
+  'huggingface_ovhcloud',
+  'huggingface_publicai',
+  'huggingface_sambanova',
+  'huggingface_together',
+  'minimax',
+  'mistral',
+  'modal',
+  'moonshotai',
+  'novita',
+  'openai',
+  'openrouter',
+  'ovhcloud',
+  'perplexity',
+  'quicksilverpro',
+  'together',
+  'typesafe',
+  'voyageai',
+  'x-ai',
+  'zai',
+  'zhipuai',
 ] as const;
 
 /** When a catalogue price applies: from a date on, or during a daily UTC window. */
 export type PriceWindow =
-  | { kind: 'from'; startMs: number }
-  | { kind: 'daily'; startSec: number; endSec: number };
+  { kind: 'from'; startMs: number } | { kind: 'daily'; startSec: number; endSec: number };
 
 /** A catalogue model: its id, provider and its prices over time (`rates: null` = not per token). */
 export type CatalogueEntry = {

@@ -131,8 +131,9 @@ describe('pricer: config beats catalogue', () => {
   });
 
   it('matches config keys without regard to case', () => {
-    const r = pricer({ models: { 'My-Llama': { input_per_mtok: 1, output_per_mtok: 1 } } })
-      .resolve('my-llama');
+    const r = pricer({ models: { 'My-Llama': { input_per_mtok: 1, output_per_mtok: 1 } } }).resolve(
+      'my-llama',
+    );
 
     expect([r.pricedAs, r.match]).toEqual(['My-Llama', 'exact']);
   });

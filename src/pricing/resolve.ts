@@ -34,7 +34,15 @@ export function parseFineTune(name: string): FineTune | null {
 // version tail (`us.anthropic.claude-3-5-sonnet-20241022-v2:0`).
 const BEDROCK_REGIONS = ['us', 'eu', 'apac', 'ap', 'global', 'us-gov', 'jp', 'au', 'ca'];
 const BEDROCK_VENDORS = [
-  'anthropic', 'meta', 'amazon', 'mistral', 'cohere', 'ai21', 'deepseek', 'openai', 'qwen',
+  'anthropic',
+  'meta',
+  'amazon',
+  'mistral',
+  'cohere',
+  'ai21',
+  'deepseek',
+  'openai',
+  'qwen',
   'writer',
 ];
 const BEDROCK_ID = new RegExp(

@@ -212,7 +212,12 @@ describe('counting: embeddings and legacy completions', () => {
 
     expect(embed(['hello world', 'Say OK.'])).toBe(5);
     expect(embed([1, 2, 3])).toBe(3);
-    expect(embed([[1, 2, 3], [4, 5]])).toBe(5);
+    expect(
+      embed([
+        [1, 2, 3],
+        [4, 5],
+      ]),
+    ).toBe(5);
   });
 
   it('counts a completions prompt as a string, an array and with a suffix', () => {
