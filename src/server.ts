@@ -15,7 +15,7 @@ import { createPricer } from './pricing/index.js';
 import { loadEncoding } from './tokens/index.js';
 import { createEnforcer } from './engine/engine.js';
 import { EventRecorder } from './events/recorder.js';
-import { budgetThresholdAlert, createAlertDispatcher } from './alert/index.js';
+import { budgetThresholdAlert, createAlertDispatcher, resolveChannels } from './alert/index.js';
 import { MemoryStore } from './store/memory.js';
 import { createGuards } from './guards/guards.js';
 import type { ProxyDeps } from './proxy/deps.js';
@@ -55,7 +55,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
   const events = new EventRecorder(ledger.events, logger, clock);
   const alerts = createAlertDispatcher({
-    channels: config.raw.channels ?? {},
+    channels: usableChannels(config, env, logger),
     alerting: config.raw.alerting,
     env,
     clock,
@@ -189,6 +189,23 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:strea
   );
 }
 
+/**
+ * Channels whose secret variable is unset or unusable are left out, with an error a person must
+ * act on, as provider keys and admin tokens are: the gateway still serves and enforces.
+ */
+function usableChannels(config: GatewayConfig, env: NodeJS.ProcessEnv, logger: Logger) {
+  const channels = { ...(config.raw.channels ?? {}) };
+  for (const problem of resolveChannels(channels, env).problems) {
+    const name = problem.path.replace(/^channels\./, '').split('.')[0] ?? '';
+    delete channels[name];
+    logger.error(
+      { event: 'alert.channel_disabled', channel: name, path: problem.path },
+      `alert channel "${name}" is disabled: ${problem.message}`,
+    );
+  }
+  return channels;
+}
+
 /** How long a stop waits for queued alerts to be delivered. */
 const ALERT_DRAIN_MS = 2_000;
 
@@ -228,7 +245,10 @@ async function restoreState(deps: ProxyDeps): Promise<void> {
   const nowMs = deps.clock.now();
   deps.enforcer.setKillSwitches(deps.ledger.killSwitches.load());
   const fromMs = deps.enforcer.seedSinceMs(nowMs);
-  if (Number.isFinite(fromMs)) await deps.enforcer.seed(deps.ledger.spendRows(fromMs), nowMs);
+  // Every served row, priced or not: request and token limits count unpriced requests too.
+  if (Number.isFinite(fromMs)) {
+    await deps.enforcer.seed(deps.ledger.spendRows(fromMs, { served: true }), nowMs);
+  }
 }
 
 /** The counter store the config names; only the in-process one exists in this version. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyDeps } from '../proxy/deps.js';
+import { GatewayError } from '../errors.js';
 import { authenticateAdmin } from './auth.js';
 import { sendJsonError, type AdminCall } from './http.js';
 import { listBudgets } from './routes/budgets.js';
@@ -64,14 +65,29 @@ export async function handleAdmin(
         `admin token "${token.name}" is scoped and read-only`,
       );
     }
-    return route.handle({
-      deps,
-      req,
-      res,
-      url,
-      token,
-      params: match.slice(1).map(decodeURIComponent),
-    });
+    try {
+      return await route.handle({
+        deps,
+        req,
+        res,
+        url,
+        token,
+        params: match.slice(1).map(decodeSegment),
+      });
+    } catch (err) {
+      // Bad input found inside a handler (a broken escape, an invalid tag name) is a 4xx.
+      if (!(err instanceof GatewayError) || res.headersSent) throw err;
+      return sendJsonError(res, err.httpStatus, err.code, err.message);
+    }
   }
   return sendJsonError(res, 404, 'not_found', `no admin endpoint ${req.method} ${url.pathname}`);
+}
+
+/** A path parameter, or a 400 for a broken percent-escape. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new GatewayError('invalid_request', `"${segment}" is not a valid path segment`);
+  }
 }

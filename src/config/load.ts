@@ -4,6 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, type ParsedConfig } from './schema.js';
+import { resolveChannels } from '../alert/schema.js';
 import { prepareConfig, type GatewayConfig } from './prepare.js';
 
 export type Problem = { path: string; message: string };
@@ -111,6 +112,12 @@ function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv): Problem[
     }
   });
   warnUnknownChannels(config, warnings);
+  for (const problem of resolveChannels(config.channels ?? {}, env).problems) {
+    warnings.push({
+      path: problem.path,
+      message: `${problem.message}; this channel is disabled until it is set`,
+    });
+  }
   return warnings;
 }
 

@@ -142,7 +142,7 @@ function spendSql(
   for (const name of FILTER_COLUMNS) {
     const value = query.filter[name];
     if (value === undefined) continue;
-    where.push(`${name} = @f_${name}`);
+    where.push(`${name === 'key' ? 'key_id' : name} = @f_${name}`);
     params[`f_${name}`] = value;
   }
   Object.entries(query.filter.tags ?? {}).forEach(([name, value], i) => {

@@ -1,5 +1,7 @@
 import type { AdminToken } from '../../config/prepare.js';
 import { FILTER_COLUMNS, type RowFilter } from '../../ledger/ledger.js';
+import { GatewayError } from '../../errors.js';
+import { TAG_NAME } from '../../identity/sources.js';
 import { sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
 import { rowToExport } from '../row-json.js';
@@ -38,7 +40,7 @@ export function scopedFilter(params: URLSearchParams, token: AdminToken): RowFil
     if (value !== null) filter[name] = value;
   }
   for (const [key, value] of params) {
-    if (key.startsWith('tag:')) (filter.tags ??= {})[key.slice(4)] = value;
+    if (key.startsWith('tag:')) (filter.tags ??= {})[checkedTagName(key.slice(4))] = value;
   }
   for (const [dimension, value] of Object.entries(token.scope ?? {})) {
     if (dimension.startsWith('tag:')) {
@@ -53,4 +55,15 @@ export function scopedFilter(params: URLSearchParams, token: AdminToken): RowFil
     filter[key] = value;
   }
   return filter;
+}
+
+/** A tag name from a query parameter; tag names are letters, digits, `_`, `.` and `-`. */
+export function checkedTagName(name: string): string {
+  if (!TAG_NAME.test(name)) {
+    throw new GatewayError(
+      'invalid_request',
+      `"${name}" is not a tag name (letters, digits, _ . - only)`,
+    );
+  }
+  return name;
 }

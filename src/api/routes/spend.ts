@@ -9,6 +9,7 @@ import { picoToDecimal } from '../../money/money.js';
 import { sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { RawJson, toJson } from '../json.js';
 import { scopedFilter } from './requests.js';
+import { TAG_NAME } from '../../identity/sources.js';
 
 const COLUMN_KEYS: ReadonlySet<string> = new Set(GROUP_COLUMNS);
 const GRANULARITY_SET: ReadonlySet<string> = new Set(GRANULARITIES);
@@ -23,7 +24,7 @@ export function parseSpendParams(params: URLSearchParams): ParsedSpend {
   for (const key of (params.get('group_by') ?? '').split(',')) {
     const name = key.trim();
     if (name === '') continue;
-    if (!COLUMN_KEYS.has(name) && !/^tag:.+/.test(name)) {
+    if (!COLUMN_KEYS.has(name) && !(name.startsWith('tag:') && TAG_NAME.test(name.slice(4)))) {
       return {
         error: `group_by: unknown key "${name}" (use ${[...COLUMN_KEYS].join(', ')} or tag:<name>)`,
       };
