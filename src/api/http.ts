@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminToken } from '../config/prepare.js';
+import { GatewayError } from '../errors.js';
 import type { ProxyDeps } from '../proxy/deps.js';
 
 /** What an admin route handler gets: the gateway, the call, and who made it. */
@@ -46,8 +47,14 @@ export async function readJsonObject(
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
+    // Read to the end even past the limit, so the keep-alive connection stays usable.
+    if (size <= limit) chunks.push(chunk as Buffer);
+  }
+  if (size > limit) {
+    throw new GatewayError(
+      'request_too_large',
+      `admin request bodies are limited to ${limit} bytes`,
+    );
   }
   try {
     const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -72,5 +79,13 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{
 /** An ISO 8601 `from`/`to` parameter: undefined when absent, NaN when malformed. */
 export function parseIsoTime(text: string | null): number | undefined {
   if (text === null) return undefined;
-  return ISO_TIME.test(text) ? Date.parse(text) : Number.NaN;
+  if (!ISO_TIME.test(text)) return Number.NaN;
+  // A time without a zone is UTC, as the API's times are; JS would read it as local time.
+  const zoned = text.length > 10 && !/(Z|[+-]\d{2}:\d{2})$/.test(text) ? `${text}Z` : text;
+  const ms = Date.parse(zoned);
+  // Date.parse rolls 2026-02-30 over to March; an impossible date is an error instead.
+  return new Date(ms).toISOString().slice(0, 10) === zoned.slice(0, 10) ||
+    /[+-]\d{2}:\d{2}$/.test(zoned)
+    ? ms
+    : Number.NaN;
 }

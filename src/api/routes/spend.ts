@@ -6,14 +6,13 @@ import {
   type SpendQuery,
 } from '../../ledger/ledger.js';
 import { picoToDecimal } from '../../money/money.js';
-import { sendJson, sendJsonError, type AdminCall } from '../http.js';
+import { parseIsoTime, sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { RawJson, toJson } from '../json.js';
 import { scopedFilter } from './requests.js';
 import { TAG_NAME } from '../../identity/sources.js';
 
 const COLUMN_KEYS: ReadonlySet<string> = new Set(GROUP_COLUMNS);
 const GRANULARITY_SET: ReadonlySet<string> = new Set(GRANULARITIES);
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 /** A spend query's parameters, or the message of the 400 they deserve. */
 export type ParsedSpend = { query: Omit<SpendQuery, 'filter'> } | { error: string };
@@ -39,8 +38,8 @@ export function parseSpendParams(params: URLSearchParams): ParsedSpend {
   const tz = params.get('tz') ?? 'UTC';
   if (!isTimeZone(tz)) return { error: `tz: "${tz}" is not an IANA time zone` };
 
-  const fromMs = parseTime(params.get('from'));
-  const toMs = parseTime(params.get('to'));
+  const fromMs = parseIsoTime(params.get('from'));
+  const toMs = parseIsoTime(params.get('to'));
   if (Number.isNaN(fromMs)) return { error: 'from must be an ISO 8601 time' };
   if (Number.isNaN(toMs)) return { error: 'to must be an ISO 8601 time' };
   if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
@@ -56,11 +55,6 @@ export function parseSpendParams(params: URLSearchParams): ParsedSpend {
       ...(toMs === undefined ? {} : { toMs }),
     },
   };
-}
-
-function parseTime(text: string | null): number | undefined {
-  if (text === null) return undefined;
-  return ISO_TIME.test(text) ? Date.parse(text) : Number.NaN;
 }
 
 /** A spend row in the API's shape: group values, bucket, exact `cost_usd`, counts. */
