@@ -35,14 +35,17 @@ pricing:
   # unknown_model: { input_per_mtok: 10, output_per_mtok: 30 }   # or: reject
 `;
 
-/** Writes the starter config; refuses to overwrite an existing file unless forced. */
+/**
+ * Writes the starter config. An existing file is kept (use --force to replace it), and that is
+ * not a failure, so `spendgate init && spendgate serve` can be run again on the same machine.
+ */
 export function runInit(
   file: string,
   opts: { force: boolean; out: (line: string) => void },
 ): number {
   if (existsSync(file) && !opts.force) {
-    opts.out(`${file} exists; not overwriting it (use --force)`);
-    return 1;
+    opts.out(`${file} exists; keeping it (use --force to replace it with the starter config)`);
+    return 0;
   }
   writeFileSync(file, STARTER_CONFIG);
   opts.out(
