@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 
 /** The commented starter config `spendgate init` writes. It validates as is. */
-export const STARTER_CONFIG = `# Spendgate configuration. Reference: docs/ in the Spendgate repository (behaviour.md, budgets.md, guards.md, alerts.md)
+export const STARTER_CONFIG = `# Spendgate configuration. Every field and its default: docs/config-reference.md
 # Secrets never go in this file: fields ending in _env name an environment variable.
 
 listen: { host: 127.0.0.1, port: 8080, max_body_mb: 32 }
