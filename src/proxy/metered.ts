@@ -30,6 +30,12 @@ import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstr
 
 type Body = Record<string, unknown>;
 
+/** Thrown when the client left before the request was forwarded (during a throttle delay). */
+const CLIENT_GONE = new Error('the client went away');
+
+/** The status recorded for a client that closed the request first (nginx's convention). */
+const CLIENT_CLOSED_STATUS = 499;
+
 /** One request's state on its way through: what settles its row and its budget hold. */
 type Flow = {
   deps: ProxyDeps;
@@ -87,7 +93,7 @@ export async function handleMetered(
     );
     const policyHeaders = admitted.headers;
     for (const name in policyHeaders) res.setHeader(name, policyHeaders[name] as string);
-    if (abort.signal.aborted) throw new GatewayError('invalid_request', 'the client went away');
+    if (abort.signal.aborted) throw CLIENT_GONE;
 
     const streamed = body.stream === true && op !== 'embeddings';
     record.row.streamed = streamed;
@@ -126,6 +132,13 @@ export async function handleMetered(
       await relayBuffered(flow, upstreamRes);
     }
   } catch (err) {
+    if (err === CLIENT_GONE) {
+      // Left while throttled, before anything was forwarded: not a refusal, nothing charged.
+      record.flag('client_disconnected');
+      record.row.status = CLIENT_CLOSED_STATUS;
+      record.settleNothing(countedInput);
+      return;
+    }
     const failure = toGatewayError(err, route.upstream);
     if (abort.signal.aborted) record.flag('client_disconnected');
     record.fail(

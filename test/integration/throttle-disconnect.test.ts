@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
+
+let upstream: MockUpstream;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startMockUpstream();
+  gateway = await startGateway(`
+identity: { require_credential: false }
+upstreams:
+  openai: { format: openai, base_url: ${upstream.url} }
+pricing:
+  models:
+    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
+budgets:
+  - name: slow-down
+    scope: { org: "*" }
+    limit_usd: 1
+    period: 1d
+    actions: [{ at: 1, do: throttle, delay_ms: [2000, 2000] }, { at: 100, do: reject }]
+`);
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+describe('a client that leaves during its throttle delay', () => {
+  it('is recorded as closed by the client, not as a refusal, and nothing is forwarded', async () => {
+    await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-org-id': 'impatient' },
+      body: JSON.stringify({
+        model: 'gpt-4o',
+        max_tokens: 4000,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+      signal: AbortSignal.timeout(100),
+    }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const row = (await gateway.rows()).find((r) => r.org === 'impatient');
+    expect(row).toMatchObject({ status: 499, decision: 'throttle', reason: null, costPico: 0n });
+    expect(row?.flags).toContain('client_disconnected');
+    expect(upstream.received).toHaveLength(0);
+  });
+});
