@@ -80,6 +80,16 @@ export async function handleAdmin(
       return sendJsonError(res, err.httpStatus, err.code, err.message);
     }
   }
+  const allowed = ROUTES.filter((r) => r.pattern.test(path)).map((r) => r.method);
+  if (allowed.length > 0) {
+    res.setHeader('allow', allowed.join(', '));
+    return sendJsonError(
+      res,
+      405,
+      'method_not_allowed',
+      `${url.pathname} answers ${allowed.join(', ')}`,
+    );
+  }
   return sendJsonError(res, 404, 'not_found', `no admin endpoint ${req.method} ${url.pathname}`);
 }
 

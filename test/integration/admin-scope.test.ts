@@ -115,6 +115,24 @@ describe('a scoped admin token', () => {
     ).toEqual(['acme', 'globex']);
   });
 
+  it('answers a wrong method with 405 and the methods allowed', async () => {
+    const res = await fetch(`${gateway.url}/api/v1/circuit-breakers/reset`, {
+      headers: { authorization: `Bearer ${ENV.ADMIN}` },
+    });
+
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  it('refuses a breaker reset for a dimension that does not exist', async () => {
+    const answer = await call('/circuit-breakers/reset', ENV.ADMIN, {
+      method: 'POST',
+      body: JSON.stringify({ scope: { bogus: 'a' } }),
+    });
+
+    expect(answer.status).toBe(400);
+  });
+
   it('and a wrong token sees nothing', async () => {
     expect((await call('/requests', 'nope')).status).toBe(401);
   });

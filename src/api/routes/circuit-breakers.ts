@@ -1,3 +1,4 @@
+import { isScopeKey } from '../../policy/scope.js';
 import { publishGuardEvents } from '../../proxy/guard-events.js';
 import { readJsonObject, sendJson, sendJsonError, withinScope, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
@@ -35,6 +36,10 @@ export async function resetBreaker({ deps, req, res, token }: AdminCall): Promis
   const entries = Object.entries(scope as Record<string, unknown>);
   if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) {
     return sendJsonError(res, 400, 'invalid_request', 'scope values must be strings');
+  }
+  const unknown = entries.find(([k]) => !isScopeKey(k));
+  if (unknown) {
+    return sendJsonError(res, 400, 'invalid_request', `"${unknown[0]}" is not a scope dimension`);
   }
 
   const result = deps.guards.reset(scope as Record<string, string>);
