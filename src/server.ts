@@ -18,6 +18,7 @@ import { EventRecorder } from './events/recorder.js';
 import { budgetThresholdAlert, createAlertDispatcher, resolveChannels } from './alert/index.js';
 import { MemoryStore } from './store/memory.js';
 import { createGuards } from './guards/guards.js';
+import { createMetrics } from './metrics/metrics.js';
 import type { ProxyDeps } from './proxy/deps.js';
 import { sendError } from './proxy/error-response.js';
 import { handleMetered } from './proxy/metered.js';
@@ -104,6 +105,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
     }),
     events,
     alerts,
+    metrics: createMetrics(),
     guards: createGuards({
       anomaly: config.raw.anomaly,
       breaker: config.raw.circuit_breaker,
@@ -251,6 +253,27 @@ async function restoreState(deps: ProxyDeps): Promise<void> {
   }
 }
 
+/** `GET /metrics`: Prometheus text; gauges are read at scrape time. */
+async function sendMetrics(deps: ProxyDeps, res: ServerResponse): Promise<void> {
+  const budgets = await deps.enforcer.budgetsView(deps.clock.now());
+  deps.metrics.setGauges({
+    ledgerQueue: deps.ledger.pending(),
+    budgets: budgets.map((b) => ({
+      name: b.name,
+      scope: Object.entries(b.scope)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+      utilization: b.utilization,
+    })),
+  });
+  const body = await deps.metrics.registry.metrics();
+  res.writeHead(200, {
+    'content-type': deps.metrics.registry.contentType,
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
 /** The counter store the config names; only the in-process one exists in this version. */
 function openCounterStore(spec: string): MemoryStore {
   if (spec === 'memory') return new MemoryStore();
@@ -276,6 +299,7 @@ async function dispatch(
   }
   if (url.startsWith('/api/v1/'))
     return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
+  if (url === '/metrics' && req.method === 'GET') return sendMetrics(deps, res);
 
   const route = matchRoute(url, req.method ?? 'GET', deps.config.upstreams);
   if ('invalid' in route) {

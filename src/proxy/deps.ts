@@ -10,6 +10,7 @@ import type { Enforcer } from '../engine/engine.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { AlertDispatcher } from '../alert/index.js';
 import type { Guards } from '../guards/guards.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 
 /** Everything the proxy path needs, built once per loaded config by the server's wiring. */
 export type ProxyDeps = {
@@ -24,5 +25,6 @@ export type ProxyDeps = {
   enforcer: Enforcer;
   alerts: AlertDispatcher;
   guards: Guards;
+  metrics: GatewayMetrics;
   events: EventRecorder;
 };

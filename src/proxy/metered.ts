@@ -161,7 +161,7 @@ export async function handleMetered(
       );
     }
   } finally {
-    record.commit(ledger, clock.now());
+    record.commit(ledger, clock.now(), deps.metrics);
     if (admitted) settleAdmitted(deps, admitted, record);
   }
 }

@@ -79,7 +79,7 @@ export async function handleUnmetered(
     record.row.costPico = 0n;
     if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
   } finally {
-    record.commit(deps.ledger, deps.clock.now());
+    record.commit(deps.ledger, deps.clock.now(), deps.metrics);
     // Nothing is charged for an unmetered call; settling counts it against request limits.
     admitted?.hold.settle(0n, 0).catch(() => undefined);
   }

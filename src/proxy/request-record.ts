@@ -121,10 +121,11 @@ export class RequestRecord {
     this.row.costPico = 0n;
   }
 
-  commit(ledger: Ledger, nowMs: number): void {
+  commit(ledger: Ledger, nowMs: number, metrics?: { observe(row: LedgerRow): void }): void {
     if (this.committed) return;
     this.committed = true;
     this.row.latencyMs = Math.max(0, nowMs - this.row.timestampMs);
     ledger.append(this.row);
+    metrics?.observe(this.row);
   }
 }

@@ -1,0 +1,121 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LedgerRow } from '../ledger/row.js';
+import { PICO_PER_USD } from '../money/money.js';
+
+/** Distinct values a label keeps before the rest are reported as `other`. @default 100 */
+const DEFAULT_LABEL_LIMIT = 100;
+
+/**
+ * Keeps a label's cardinality bounded: the first `limit` distinct values are reported as they
+ * are, every later one as `other`, so a tenant explosion cannot explode the metrics.
+ */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly limit: number) {}
+
+  value(raw: string): string {
+    if (this.seen.has(raw)) return raw;
+    if (this.seen.size >= this.limit) return 'other';
+    this.seen.add(raw);
+    return raw;
+  }
+}
+
+/** The gateway's Prometheus metrics; `observe` is called once per ledger row. */
+export type GatewayMetrics = {
+  registry: Registry;
+  observe(row: LedgerRow): void;
+  /** Read at scrape time. */
+  setGauges(values: {
+    ledgerQueue: number;
+    budgets: { name: string; scope: string; utilization: number }[];
+  }): void;
+};
+
+/** Builds the registry with every metric the metrics reference lists. */
+export function createMetrics(
+  opts: { labelLimit?: number; defaultMetrics?: boolean } = {},
+): GatewayMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'spendgate_process_' });
+  const limit = opts.labelLimit ?? DEFAULT_LABEL_LIMIT;
+  const org = new BoundedLabel(limit);
+  const model = new BoundedLabel(limit);
+  const budgetScope = new BoundedLabel(limit);
+
+  const spend = new Counter({
+    name: 'spendgate_spend_usd_total',
+    help: 'Spend recorded in the ledger, in USD (unpriced requests add nothing).',
+    labelNames: ['org', 'provider', 'model'],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'spendgate_requests_total',
+    help: 'Requests by the decision taken and the reason given.',
+    labelNames: ['decision', 'reason', 'upstream'],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'spendgate_tokens_total',
+    help: 'Tokens by class: input (all prompt tokens), cached_input, cache_write, output, reasoning.',
+    labelNames: ['class', 'provider', 'model'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'spendgate_request_duration_seconds',
+    help: 'Time from admission to the end of the response, by upstream.',
+    labelNames: ['upstream', 'streamed'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const queue = new Gauge({
+    name: 'spendgate_ledger_queue_rows',
+    help: 'Ledger rows waiting to be written.',
+    registers: [registry],
+  });
+  const utilization = new Gauge({
+    name: 'spendgate_budget_utilization_ratio',
+    help: 'Budget instances: (committed + reserved) / limit.',
+    labelNames: ['budget', 'scope'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    observe(row) {
+      const m = model.value(row.resolvedModel ?? (row.model || 'none'));
+      if (row.costPico !== null && row.costPico > 0n) {
+        // Exact integers of pico-dollars become a float only here, for the exposition format.
+        spend.inc(
+          { org: org.value(row.org), provider: row.provider, model: m },
+          Number(row.costPico) / Number(PICO_PER_USD),
+        );
+      }
+      requests.inc({
+        decision: row.decision,
+        reason: row.reason ?? 'none',
+        upstream: row.upstream,
+      });
+      const add = (cls: string, n: number): void => {
+        if (n > 0) tokens.inc({ class: cls, provider: row.provider, model: m }, n);
+      };
+      add('input', row.inputTokens);
+      add('cached_input', row.cachedInputTokens);
+      add('cache_write', row.cacheWriteTokens);
+      add('output', row.outputTokens);
+      add('reasoning', row.reasoningTokens);
+      latency.observe(
+        { upstream: row.upstream, streamed: String(row.streamed) },
+        row.latencyMs / 1000,
+      );
+    },
+    setGauges({ ledgerQueue, budgets }) {
+      queue.set(ledgerQueue);
+      utilization.reset();
+      for (const b of budgets)
+        utilization.set({ budget: b.name, scope: budgetScope.value(b.scope) }, b.utilization);
+    },
+  };
+}
