@@ -6,6 +6,8 @@ import { runServe } from './commands/serve.js';
 import { runValidate } from './commands/validate.js';
 import { runReport } from './commands/report.js';
 import { runExport } from './commands/export.js';
+import { runEvents } from './commands/events.js';
+import { runStatus } from './commands/status.js';
 import { runReplay } from './commands/replay.js';
 import { loadConfigFile } from '../config/load.js';
 import { resolve, dirname } from 'node:path';
@@ -26,6 +28,11 @@ const USAGE = `spendgate <command> [--config spendgate.yaml]
                                    --split-dir writes files of ≤ 10,000 rows / 2 MB (Vantage)
   report [--by org|team|user|endpoint|model|tag:<name>] [--since 7d] [--top 20]
                                    top spenders from the ledger, as a table
+  status [--url U] [--token-env VAR]
+                                   a running gateway's health, config version, budgets near
+                                   their limit and open circuit breakers (admin API)
+  events [--follow] [--type T] [--url U] [--token-env VAR]
+                                   rejections, alerts, breaker changes as they happen
   replay --policy <new.yaml> [--since 30d]
                                    past ledger rows through another policy's budgets and
                                    rate limits: what it would have warned, throttled,
@@ -76,6 +83,10 @@ export async function main(argv: string[]): Promise<number> {
       key: { type: 'string' },
       decision: { type: 'string' },
       tag: { type: 'string', multiple: true },
+      url: { type: 'string' },
+      'token-env': { type: 'string', default: 'SPENDGATE_ADMIN_TOKEN' },
+      follow: { type: 'boolean' },
+      type: { type: 'string' },
     },
   });
   const configFile = String(values.config);
@@ -149,6 +160,19 @@ export async function main(argv: string[]): Promise<number> {
         { stdout: process.stdout, out: (line) => console.error(line) },
       );
     }
+    case 'status':
+    case 'events': {
+      const remote = {
+        url:
+          typeof values.url === 'string' ? values.url.replace(/\/+$/, '') : gatewayUrl(configFile),
+        token: process.env[String(values['token-env'])],
+      };
+      if (command === 'status') return runStatus(remote, out);
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      const type = typeof values.type === 'string' ? values.type : undefined;
+      return runEvents(remote, { follow: values.follow === true, type, signal: stop.signal, out });
+    }
     case 'report':
       return runReport(configFile, {
         by: String(values.by),
@@ -182,5 +206,15 @@ function keysFile(configFile: string): string {
     return resolve(base, file ?? './keys.yaml');
   } catch {
     return resolve(base, './keys.yaml');
+  }
+}
+
+/** The URL of the gateway the config describes; `http://127.0.0.1:8080` without a config. */
+function gatewayUrl(configFile: string): string {
+  try {
+    const { host, port } = loadConfigFile(configFile).listen;
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  } catch {
+    return 'http://127.0.0.1:8080';
   }
 }

@@ -44,9 +44,7 @@ describe('spend api filters and tag names', () => {
     const res = await get('/spend?key=key_1');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { cost_usd: number; requests: number }[] };
-    expect(body.data).toEqual([
-      expect.objectContaining({ cost_usd: 0.25, requests: 1 }),
-    ]);
+    expect(body.data).toEqual([expect.objectContaining({ cost_usd: 0.25, requests: 1 })]);
   });
 
   it('refuses a tag name with a double quote instead of reading another tag', async () => {
