@@ -42,19 +42,33 @@ export type Gateway = {
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), flushes the ledger. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Switches new requests to another config; budgets keep their spend. Refused (the old config
+   * keeps serving) when the change needs a restart.
+   */
+  reload(next: GatewayConfig): Promise<{ ok: boolean; problem: string | null }>;
 };
 
-/** Wires a gateway together; nothing listens until `listen`. */
-export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Gateway {
-  const logger = opts.logger ?? silentLogger();
-  const clock = opts.clock ?? systemClock;
-  const env = opts.env ?? process.env;
+/** What outlives a config reload: storage, connections, counters, the event log, metrics. */
+type Shared = Pick<
+  ProxyDeps,
+  'ledger' | 'logger' | 'clock' | 'pools' | 'upstreamLimits' | 'events' | 'metrics'
+> & {
+  env: NodeJS.ProcessEnv;
+  store: MemoryStore;
+};
+
+/**
+ * The parts built from one config: pricing, identity, enforcement (over the shared counter
+ * store, so budgets keep their spend), guards and alert delivery.
+ */
+function buildPolicy(
+  config: GatewayConfig,
+  shared: Shared,
+  keepGuards?: ProxyDeps['guards'],
+): ProxyDeps {
+  const { clock, env, logger, events } = shared;
   const baseDir = dirname(config.file);
-  // Loading a tokenizer's ranks takes 100–250 ms: do it now, not on the first request.
-  loadEncoding('o200k_base');
-  loadEncoding('cl100k_base');
-  const ledger = opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir, logger });
-  const events = new EventRecorder(ledger.events, logger, clock);
   const alerts = createAlertDispatcher({
     channels: usableChannels(config, env, logger),
     alerting: config.raw.alerting,
@@ -62,8 +76,33 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
     clock,
     logger,
   });
-
-  const deps: ProxyDeps = {
+  const enforcer = createEnforcer({
+    budgets: config.raw.budgets ?? [],
+    rateLimits: config.raw.rate_limits ?? [],
+    store: shared.store,
+    clock,
+    onStoreDown: config.raw.storage.on_store_down,
+    onEvent: (e) => {
+      alerts.notify(budgetThresholdAlert(e));
+      events.record(
+        'budget_threshold',
+        `budget "${e.budget}" passed ${e.at}% (${e.spentUsd} of ${e.limitUsd} USD)`,
+        {
+          scope: e.scope,
+          data: {
+            budget: e.budget,
+            at: e.at,
+            channels: e.channels,
+            spent_usd: e.spentUsd,
+            limit_usd: e.limitUsd,
+          },
+        },
+      );
+    },
+  });
+  enforcer.setKillSwitches(shared.ledger.killSwitches.load());
+  return {
+    ...shared,
     config,
     pricer: createPricer(config.raw.pricing, { nowMs: () => clock.now() }),
     identity: createIdentityResolver(
@@ -74,50 +113,47 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       },
       { env, baseDir, clock },
     ),
+    enforcer,
+    alerts,
+    guards:
+      keepGuards ??
+      createGuards({
+        anomaly: config.raw.anomaly,
+        breaker: config.raw.circuit_breaker,
+        loops: config.raw.loop_detection,
+        clock,
+      }),
+  };
+}
+
+/** Wires a gateway together; nothing listens until `listen`. */
+export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}): Gateway {
+  const logger = opts.logger ?? silentLogger();
+  const clock = opts.clock ?? systemClock;
+  const env = opts.env ?? process.env;
+  // Loading a tokenizer's ranks takes 100–250 ms: do it now, not on the first request.
+  loadEncoding('o200k_base');
+  loadEncoding('cl100k_base');
+  const ledger =
+    opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir: dirname(config.file), logger });
+  const shared: Shared = {
     ledger,
     logger,
     clock,
+    env,
     pools: new UpstreamPools(),
     upstreamLimits: new UpstreamLimits(),
-    enforcer: createEnforcer({
-      budgets: config.raw.budgets ?? [],
-      rateLimits: config.raw.rate_limits ?? [],
-      store: openCounterStore(config.raw.storage.counters),
-      clock,
-      onStoreDown: config.raw.storage.on_store_down,
-      onEvent: (e) => {
-        alerts.notify(budgetThresholdAlert(e));
-        events.record(
-          'budget_threshold',
-          `budget "${e.budget}" passed ${e.at}% (${e.spentUsd} of ${e.limitUsd} USD)`,
-          {
-            scope: e.scope,
-            data: {
-              budget: e.budget,
-              at: e.at,
-              channels: e.channels,
-              spent_usd: e.spentUsd,
-              limit_usd: e.limitUsd,
-            },
-          },
-        );
-      },
-    }),
-    events,
-    alerts,
+    events: new EventRecorder(ledger.events, logger, clock),
     metrics: createMetrics(),
-    guards: createGuards({
-      anomaly: config.raw.anomaly,
-      breaker: config.raw.circuit_breaker,
-      loops: config.raw.loop_detection,
-      clock,
-    }),
+    store: openCounterStore(config.raw.storage.counters),
   };
+  let deps = buildPolicy(config, shared);
   const ready = restoreState(deps);
 
   let closing = false;
   const inFlight = new InFlight();
   const server = createServer((req, res) => {
+    // Each request runs on the config current when it arrived; a reload never changes it midway.
     inFlight.track(dispatch(deps, req, res, () => closing)).catch((err: unknown) => {
       logger.error(
         { event: 'request.unhandled', err: (err as Error).message },
@@ -139,7 +175,27 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
 
   return {
     server,
-    deps,
+    get deps() {
+      return deps;
+    },
+    async reload(next: GatewayConfig) {
+      const problem = reloadRefusal(deps.config, next);
+      if (problem) return { ok: false, problem };
+      const previous = deps;
+      const guardsOf = (c: GatewayConfig): string =>
+        stable([c.raw.anomaly, c.raw.circuit_breaker, c.raw.loop_detection]);
+      // Unchanged guard rules keep their rates and open breakers across the reload.
+      const sameGuards = guardsOf(previous.config) === guardsOf(next);
+      const built = buildPolicy(next, shared, sameGuards ? previous.guards : undefined);
+      await seedNewBudgets(previous.config, built, shared.store);
+      deps = built;
+      // Requests in flight keep the old dispatcher; it is closed once they have had time.
+      setTimeout(
+        () => void previous.alerts.flush().finally(() => previous.alerts.close()),
+        ALERT_DRAIN_MS,
+      ).unref();
+      return { ok: true, problem: null };
+    },
     async listen(port = config.listen.port, host = config.listen.host) {
       await ready;
       return new Promise((resolve, reject) => {
@@ -237,6 +293,40 @@ class InFlight {
       });
     });
   }
+}
+
+/** A parsed config section as text, to tell whether a reload changed it (bigints included). */
+function stable(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** Why a new config cannot be taken without a restart, or null. */
+function reloadRefusal(current: GatewayConfig, next: GatewayConfig): string | null {
+  if (JSON.stringify(current.raw.storage) !== JSON.stringify(next.raw.storage)) {
+    return 'storage changes need a restart';
+  }
+  if (current.listen.host !== next.listen.host || current.listen.port !== next.listen.port) {
+    return 'listen address changes need a restart';
+  }
+  return null;
+}
+
+/**
+ * Budgets that are new or changed in a reload start from the ledger's spend of their live
+ * period, like at start; unchanged ones keep their counters as they are.
+ */
+async function seedNewBudgets(
+  previous: GatewayConfig,
+  next: ProxyDeps,
+  store: MemoryStore,
+): Promise<void> {
+  const before = new Map((previous.raw.budgets ?? []).map((b) => [b.name, stable(b)]));
+  const changed = (next.config.raw.budgets ?? []).filter((b) => before.get(b.name) !== stable(b));
+  if (changed.length === 0) return;
+  await next.ledger.flush();
+  const seeder = createEnforcer({ budgets: changed, rateLimits: [], store, clock: next.clock });
+  const nowMs = next.clock.now();
+  await seeder.seed(next.ledger.spendRows(seeder.seedSinceMs(nowMs)), nowMs);
 }
 
 /**

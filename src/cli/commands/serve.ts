@@ -2,6 +2,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { createGateway } from '../../server.js';
+import { watchConfig } from './reload.js';
 
 /** `spendgate serve`: runs until SIGTERM or SIGINT, then drains, flushes the ledger and exits 0. */
 export async function runServe(
@@ -37,11 +38,14 @@ export async function runServe(
     `spendgate listening on http://${address.address}:${address.port}`,
   );
 
+  const unwatch = watchConfig(file, gateway, logger);
+
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
+      unwatch();
       logger.info(
         { event: 'gateway.stopping', signal },
         'stopping: draining requests and flushing the ledger',

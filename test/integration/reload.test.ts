@@ -1,0 +1,100 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchConfig } from '../../src/cli/commands/reload.js';
+import { loadConfigText } from '../../src/config/load.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
+
+let upstream: MockUpstream;
+let gateway: TestGateway;
+const yaml = (limit: number) => `
+identity: { require_credential: false }
+upstreams:
+  openai: { format: openai, base_url: ${upstream.url} }
+pricing:
+  models:
+    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
+budgets:
+  - { name: org-daily, scope: { org: "*" }, limit_usd: ${limit}, period: 1d }
+`;
+
+const send = () =>
+  fetch(`${gateway.url}/openai/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-org-id': 'acme' },
+    body: JSON.stringify({
+      model: 'gpt-4o',
+      max_tokens: 1,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+
+beforeAll(async () => {
+  upstream = await startMockUpstream();
+  upstream.reply('/v1/chat/completions', {
+    kind: 'json',
+    body: {
+      choices: [],
+      usage: { prompt_tokens: 100000, completion_tokens: 0, total_tokens: 100000 },
+    },
+  });
+  gateway = await startGateway(yaml(1));
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+describe('config reload', () => {
+  it('takes a new limit and keeps the spend of the period', async () => {
+    expect((await send()).status).toBe(200); // $0.25 of $1
+
+    const result = await gateway.reload(
+      loadConfigText(yaml(2), join(gateway.dir, 'spendgate.yaml'), {}),
+    );
+    const budgets = gateway.deps.enforcer;
+    const view = await budgets.budgetsView(Date.now());
+
+    expect(result).toEqual({ ok: true, problem: null });
+    expect(view.map((b) => [b.name, b.spent_usd, b.limit_usd])).toEqual([['org-daily', 0.25, 2]]);
+  });
+
+  it('refuses a broken file on change, logs every problem, and keeps serving', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }),
+    });
+    const file = join(gateway.dir, 'spendgate.yaml');
+    const unwatch = watchConfig(file, gateway, logger);
+    const version = gateway.deps.config.version;
+
+    writeFileSync(file, 'upstreams:\n  openai: { format: nope }\n');
+    await new Promise((r) => setTimeout(r, 800));
+    unwatch();
+
+    const failed = lines
+      .map((l) => JSON.parse(l) as { event: string; problems?: { path: string }[] })
+      .find((l) => l.event === 'config.reload_failed');
+    expect(failed?.problems?.map((p) => p.path)).toContain('upstreams.openai.format (line 2)');
+    expect(gateway.deps.config.version).toBe(version);
+    expect((await send()).status).toBe(200);
+  });
+
+  it('refuses a storage change, which needs a restart', async () => {
+    const next = loadConfigText(
+      yaml(2) + 'storage: { ledger: "sqlite::memory:" }\n',
+      join(gateway.dir, 'x.yaml'),
+      {},
+    );
+
+    expect(await gateway.reload(next)).toEqual({
+      ok: false,
+      problem: 'storage changes need a restart',
+    });
+  });
+});
