@@ -1,4 +1,5 @@
 import { watch } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
@@ -54,7 +55,10 @@ export function watchConfig(file: string, gateway: Gateway, logger: Logger): () 
   process.on('SIGHUP', onHup);
   let watcher: ReturnType<typeof watch> | null = null;
   try {
-    watcher = watch(file, () => {
+    // The folder is watched, not the file: editors that save by renaming a new file over the
+    // old one would leave a file watch on the old inode.
+    watcher = watch(dirname(resolve(file)), (_event, name) => {
+      if (name !== basename(file)) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => reload('file_change'), SETTLE_MS);
     });
