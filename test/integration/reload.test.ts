@@ -85,6 +85,39 @@ describe('config reload', () => {
     expect((await send()).status).toBe(200);
   });
 
+  it('leaves a request in flight on the config it started with', async () => {
+    upstream.reply('/slow/chat/completions', {
+      kind: 'json',
+      delayMs: 400,
+      body: {
+        choices: [],
+        usage: { prompt_tokens: 100000, completion_tokens: 0, total_tokens: 100000 },
+      },
+    });
+    const inFlight = fetch(`${gateway.url}/openai/slow/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-org-id': 'acme' },
+      body: JSON.stringify({
+        model: 'gpt-4o',
+        max_tokens: 1,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+
+    // The price doubles while the request waits for its answer.
+    const doubled = yaml(2).replace('input_per_mtok: 2.50', 'input_per_mtok: 5.00');
+    expect(
+      (await gateway.reload(loadConfigText(doubled, join(gateway.dir, 'y.yaml'), {}))).ok,
+    ).toBe(true);
+    const res = await inFlight;
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-spendgate-cost-usd')).toBe('0.25');
+    // A request that arrives after the reload is priced at the new rate.
+    expect((await send()).headers.get('x-spendgate-cost-usd')).toBe('0.5');
+  });
+
   it('refuses a storage change, which needs a restart', async () => {
     const next = loadConfigText(
       yaml(2) + 'storage: { ledger: "sqlite::memory:" }\n',
