@@ -331,11 +331,10 @@ async function seedNewBudgets(
 
 /**
  * Budget counters are rebuilt from the ledger's rows of the live periods (a budget 90% spent
- * before a restart is 90% spent after it), and kill switches are loaded from their table.
+ * before a restart is 90% spent after it); kill switches were loaded when the policy was built.
  */
 async function restoreState(deps: ProxyDeps): Promise<void> {
   const nowMs = deps.clock.now();
-  deps.enforcer.setKillSwitches(deps.ledger.killSwitches.load());
   const fromMs = deps.enforcer.seedSinceMs(nowMs);
   // Every served row, priced or not: request and token limits count unpriced requests too.
   if (Number.isFinite(fromMs)) {

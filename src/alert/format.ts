@@ -2,15 +2,11 @@
  * The words of an alert for a person: plain sentences shared by Slack and email, money as
  * `$1,234.56`, and the dashboard link filtered to the alert's scope.
  */
+import { formatUsd } from '../money/display.js';
 import type { Alert, AlertKind } from './alert.js';
 
-const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
-// Below a cent, two decimals would print $0.00 for a real (if small) spend.
-const USD_SMALL = new Intl.NumberFormat('en-US', {
-  style: 'currency',
-  currency: 'USD',
-  maximumSignificantDigits: 2,
-});
+export { formatUsd };
+
 const RATIO = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 const COUNT = new Intl.NumberFormat('en-US');
 
@@ -22,12 +18,6 @@ const KIND_LABELS: Record<AlertKind, string> = {
   loop_detected: 'Loop detected',
   kill_switch: 'Kill switch',
 };
-
-/** Money for people: `$1,234.56`, or two significant digits below one cent. */
-export function formatUsd(usd: number): string {
-  if (usd !== 0 && Math.abs(usd) < 0.01) return USD_SMALL.format(usd);
-  return USD.format(usd);
-}
 
 /** The kind of alert in words, e.g. `Spend anomaly`. */
 export function kindLabel(kind: AlertKind): string {

@@ -39,9 +39,3 @@ export function formatTable(header: string[], rows: string[][], rightAligned: Se
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
-
-/** Dollars for a terminal: `$1,234.56`, or 4 significant digits below a cent. */
-export function formatUsd(value: number): string {
-  if (value !== 0 && Math.abs(value) < 0.01) return `$${value.toPrecision(4).replace(/0+$/, '')}`;
-  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-}

@@ -1,6 +1,7 @@
 import type { GroupKey } from '../../ledger/ledger.js';
 import { picoToDecimal, picoToNumber } from '../../money/money.js';
-import { formatTable, formatUsd, openConfiguredLedger, sinceToMs } from '../ledger-access.js';
+import { formatUsd } from '../../money/display.js';
+import { formatTable, openConfiguredLedger, sinceToMs } from '../ledger-access.js';
 
 const BY = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'key'];
 
