@@ -57,6 +57,9 @@ function poolFor(origin: string): Pool {
   return pool;
 }
 
+/** Numbers the requests, so each one's last message is new. */
+let turn = 0;
+
 /** Sends one request and reads its body to the end; null when it is a complete 200. */
 async function sendOne(
   pool: Pool,
@@ -67,7 +70,7 @@ async function sendOne(
     path,
     method: 'POST',
     headers: HEADERS,
-    body: shape === 'chat' ? chatRequestBody : streamRequestBody,
+    body: (shape === 'chat' ? chatRequestBody : streamRequestBody)((turn += 1)),
   });
   let previous: Buffer | undefined;
   let last: Buffer | undefined;

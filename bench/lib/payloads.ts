@@ -35,38 +35,48 @@ function words(text: string): string[] {
   return text.split(/(?= )/);
 }
 
-/** The ~1 KB client request of the non-streamed shape (JSON bytes). */
-export const chatRequestBody = Buffer.from(
-  JSON.stringify({
-    model: BENCH_MODEL,
-    messages: [
-      { role: 'system', content: PROMPT },
-      { role: 'user', content: QUESTION },
-      { role: 'assistant', content: 'Which months should I compare against?' },
-      { role: 'user', content: 'Compare March with February and January, please.' },
-    ],
-    max_tokens: 400,
-    temperature: 0.2,
-    user: 'bench-user',
-  }),
-);
+/**
+ * A conversation's history as a client resends it on every turn, then a new question that no
+ * earlier request held (`turn` makes it unique), so prompt counting is measured on a mix of
+ * repeated and new text, as real chat traffic has it.
+ */
+function conversation(turn: number): { role: string; content: string }[] {
+  return [
+    { role: 'system', content: PROMPT },
+    { role: 'user', content: QUESTION },
+    { role: 'assistant', content: 'Which months should I compare against?' },
+    { role: 'user', content: `Compare March with February and January, please (ticket ${turn}).` },
+  ];
+}
+
+/** The ~1 KB client request of the non-streamed shape (JSON bytes) for one turn. */
+export function chatRequestBody(turn: number): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      model: BENCH_MODEL,
+      messages: conversation(turn),
+      max_tokens: 400,
+      temperature: 0.2,
+      user: 'bench-user',
+    }),
+  );
+}
 
 /**
  * The client request of the streamed shape. It asks for usage itself, so all three paths get
  * the same 22 events from the same upstream and the comparison stays like for like.
  */
-export const streamRequestBody = Buffer.from(
-  JSON.stringify({
-    model: BENCH_MODEL,
-    messages: [
-      { role: 'system', content: PROMPT },
-      { role: 'user', content: QUESTION },
-    ],
-    max_tokens: 400,
-    stream: true,
-    stream_options: { include_usage: true },
-  }),
-);
+export function streamRequestBody(turn: number): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      model: BENCH_MODEL,
+      messages: conversation(turn),
+      max_tokens: 400,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
+  );
+}
 
 const usage = {
   prompt_tokens: 187,

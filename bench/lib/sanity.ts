@@ -17,7 +17,7 @@ export async function probe(
   const res = await request(origin + path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-org-id': 'acme', 'x-app': 'bench-probe' },
-    body: shape === 'chat' ? chatRequestBody : streamRequestBody,
+    body: (shape === 'chat' ? chatRequestBody : streamRequestBody)(0),
   });
   const body = Buffer.from(await res.body.arrayBuffer());
   const cost = res.headers['x-spendgate-cost-usd'];

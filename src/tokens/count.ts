@@ -43,8 +43,10 @@ function slicedCounter(encoding: EncodingName): RawCounter {
 }
 
 // System prompts, tool definitions and few-shot examples repeat across an application's
-// requests; their counts are kept so each is tokenized once, not on every request.
-const REMEMBER_MIN_CHARS = 256;
+// requests, and a chat client resends the whole conversation on every turn: the counts of texts
+// are kept so each is tokenized once, not on every request. Texts under 32 characters are not
+// kept: they would fill the memory with entries that save little.
+const REMEMBER_MIN_CHARS = 32;
 const REMEMBER_MAX_CHARS = 4 * 1024 * 1024;
 
 /** Wraps a counter with a bounded memory of the counts of long texts (cleared when full). */
