@@ -78,12 +78,12 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function time(name: string, run: () => unknown[]): void {
+async function time(name: string, run: () => Promise<unknown[]>): Promise<void> {
   const runs: number[] = [];
   let rows = 0;
   for (let i = 0; i < 5; i++) {
     const started = performance.now();
-    rows = run().length;
+    rows = (await run()).length;
     runs.push(performance.now() - started);
   }
   const all = runs.map((r) => r.toFixed(1)).join(', ');
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
         { groupBy: ['org'], granularity: 'day', tz: 'Asia/Shanghai', ...month },
       ],
     ];
-    for (const [name, query] of queries) time(name, () => ledger.querySpend(query));
+    for (const [name, query] of queries) await time(name, () => ledger.querySpend(query));
     await ledger.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { handleAdmin } from './api/admin.js';
+import { handleDashboard, isDashboardPath } from './dashboard/serve.js';
 import { sendJson } from './api/http.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config/prepare.js';
@@ -10,13 +11,15 @@ import { GatewayError } from './errors.js';
 import { createIdentityResolver } from './identity/index.js';
 import type { Ledger } from './ledger/ledger.js';
 import { openLedger } from './ledger/open.js';
+import { restoreFromLedger } from './engine/restore.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { createPricer } from './pricing/index.js';
 import { loadEncoding } from './tokens/index.js';
 import { createEnforcer } from './engine/engine.js';
 import { EventRecorder } from './events/recorder.js';
 import { budgetThresholdAlert, createAlertDispatcher, resolveChannels } from './alert/index.js';
-import { MemoryStore } from './store/memory.js';
+import { openCounterStore } from './store/open.js';
+import type { CounterStore } from './store/store.js';
 import { createGuards } from './guards/guards.js';
 import { createMetrics } from './metrics/metrics.js';
 import type { ProxyDeps } from './proxy/deps.js';
@@ -26,6 +29,10 @@ import { handleUnmetered } from './proxy/passthrough.js';
 import { matchRoute } from './proxy/route.js';
 import { UpstreamLimits } from './proxy/upstream-limits.js';
 import { UpstreamPools } from './proxy/upstream-pool.js';
+import { handleDecision } from './decision/handler.js';
+import { isDecisionCall } from './decision/original.js';
+import { DEFAULT_USAGE_TIMEOUT_MS, PendingDecisions } from './decision/pending.js';
+import { handleUsageReport, USAGE_PATH } from './decision/usage-report.js';
 
 export type GatewayOptions = {
   logger?: Logger;
@@ -52,10 +59,10 @@ export type Gateway = {
 /** What outlives a config reload: storage, connections, counters, the event log, metrics. */
 type Shared = Pick<
   ProxyDeps,
-  'ledger' | 'logger' | 'clock' | 'pools' | 'upstreamLimits' | 'events' | 'metrics'
+  'ledger' | 'logger' | 'clock' | 'pools' | 'upstreamLimits' | 'events' | 'metrics' | 'decisions'
 > & {
   env: NodeJS.ProcessEnv;
-  store: MemoryStore;
+  store: CounterStore;
 };
 
 /**
@@ -100,7 +107,6 @@ function buildPolicy(
       );
     },
   });
-  enforcer.setKillSwitches(shared.ledger.killSwitches.load());
   return {
     ...shared,
     config,
@@ -135,7 +141,12 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   loadEncoding('o200k_base');
   loadEncoding('cl100k_base');
   const ledger =
-    opts.ledger ?? openLedger(config.raw.storage.ledger, { baseDir: dirname(config.file), logger });
+    opts.ledger ??
+    openLedger(config.raw.storage.ledger, {
+      baseDir: dirname(config.file),
+      logger,
+      spoolDir: config.raw.storage.spool_dir,
+    });
   const shared: Shared = {
     ledger,
     logger,
@@ -145,10 +156,20 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
     upstreamLimits: new UpstreamLimits(),
     events: new EventRecorder(ledger.events, logger, clock),
     metrics: createMetrics(),
-    store: openCounterStore(config.raw.storage.counters),
+    store: openCounterStore(config.raw.storage.counters, {
+      logger,
+      clock,
+      onStoreDown: config.raw.storage.on_store_down,
+    }),
+    decisions: new PendingDecisions({
+      clock,
+      logger,
+      // Read at each sweep, so a reload's new timeout applies to the decisions waiting.
+      usageTimeoutMs: () => deps.config.raw.decision?.usage_timeout ?? DEFAULT_USAGE_TIMEOUT_MS,
+    }),
   };
   let deps = buildPolicy(config, shared);
-  const ready = restoreState(deps);
+  const ready = restoreFromLedger({ ...deps, store: shared.store });
 
   let closing = false;
   const inFlight = new InFlight();
@@ -187,7 +208,13 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       // Unchanged guard rules keep their rates and open breakers across the reload.
       const sameGuards = guardsOf(previous.config) === guardsOf(next);
       const built = buildPolicy(next, shared, sameGuards ? previous.guards : undefined);
-      await seedNewBudgets(previous.config, built, shared.store);
+      try {
+        built.enforcer.setKillSwitches(await shared.ledger.killSwitches.load());
+        await seedNewBudgets(previous.config, built, shared.store);
+      } catch (err) {
+        if (!(err instanceof GatewayError) || err.code !== 'store_unavailable') throw err;
+        return { ok: false, problem: 'the ledger cannot be read; reload again once it answers' };
+      }
       deps = built;
       // Requests in flight keep the old dispatcher; it is closed once they have had time.
       setTimeout(
@@ -212,6 +239,8 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       clearTimeout(timer);
       // Handlers of connections cut at the deadline still write their rows: wait for them.
       await inFlight.idle(HANDLER_DRAIN_MS);
+      // Decisions still waiting for usage get their rows (released) before the ledger closes.
+      shared.decisions.close();
       // Alerts still queued get a moment to go out; retries still waiting are dropped (logged).
       await Promise.race([
         deps.alerts.flush(),
@@ -220,6 +249,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       await deps.alerts.close();
       await deps.ledger.close();
       await deps.pools.close();
+      await shared.store.close?.();
     },
   };
 }
@@ -318,7 +348,7 @@ function reloadRefusal(current: GatewayConfig, next: GatewayConfig): string | nu
 async function seedNewBudgets(
   previous: GatewayConfig,
   next: ProxyDeps,
-  store: MemoryStore,
+  store: CounterStore,
 ): Promise<void> {
   const before = new Map((previous.raw.budgets ?? []).map((b) => [b.name, stable(b)]));
   const changed = (next.config.raw.budgets ?? []).filter((b) => before.get(b.name) !== stable(b));
@@ -327,19 +357,6 @@ async function seedNewBudgets(
   const seeder = createEnforcer({ budgets: changed, rateLimits: [], store, clock: next.clock });
   const nowMs = next.clock.now();
   await seeder.seed(next.ledger.spendRows(seeder.seedSinceMs(nowMs)), nowMs);
-}
-
-/**
- * Budget counters are rebuilt from the ledger's rows of the live periods (a budget 90% spent
- * before a restart is 90% spent after it); kill switches were loaded when the policy was built.
- */
-async function restoreState(deps: ProxyDeps): Promise<void> {
-  const nowMs = deps.clock.now();
-  const fromMs = deps.enforcer.seedSinceMs(nowMs);
-  // Every served row, priced or not: request and token limits count unpriced requests too.
-  if (Number.isFinite(fromMs)) {
-    await deps.enforcer.seed(deps.ledger.spendRows(fromMs, { served: true }), nowMs);
-  }
 }
 
 /** `GET /metrics`: Prometheus text; gauges are read at scrape time. */
@@ -363,12 +380,6 @@ async function sendMetrics(deps: ProxyDeps, res: ServerResponse): Promise<void> 
   res.end(body);
 }
 
-/** The counter store the config names; only the in-process one exists in this version. */
-function openCounterStore(spec: string): MemoryStore {
-  if (spec === 'memory') return new MemoryStore();
-  throw new Error(`storage.counters: "${spec}" is not available in this version; use memory`);
-}
-
 async function dispatch(
   deps: ProxyDeps,
   req: IncomingMessage,
@@ -383,12 +394,23 @@ async function dispatch(
       : sendJson(
           res,
           200,
-          JSON.stringify({ status: 'ready', config_version: deps.config.version }),
+          // Still ready while the ledger's database is out: rows are spooled and requests
+          // served, so taking the gateway out of rotation would only make the outage worse.
+          JSON.stringify({
+            status: 'ready',
+            config_version: deps.config.version,
+            ledger: deps.ledger.health().state,
+          }),
         );
   }
   if (url.startsWith('/api/v1/'))
     return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
+  if (isDashboardPath(url.split('?')[0] as string)) {
+    return handleDashboard(deps.clock, req, res, new URL(url, 'http://gateway'));
+  }
   if (url === '/metrics' && req.method === 'GET') return sendMetrics(deps, res);
+  if (isDecisionCall(url)) return handleDecision(deps, req, res);
+  if (url === USAGE_PATH) return handleUsageReport(deps, req, res);
 
   const route = matchRoute(url, req.method ?? 'GET', deps.config.upstreams);
   if ('invalid' in route) {

@@ -20,6 +20,21 @@ export type PhaseRequest = {
   concurrency: number;
   /** Open loop: requests per second. */
   rate: number;
+  /** Sent instead of the chat shape's request when given (the decision bench's calls). */
+  request?: CustomRequest;
+};
+
+/** A request sent as is; an answer with `okStatus` counts as a success. */
+export type CustomRequest = {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body: string | null;
+  okStatus: number;
+  /**
+   * Sent after each successful answer, on the same origin, with `{request_id}` in its body
+   * replaced by the answer's `x-spendgate-request-id` (a decision's usage report).
+   */
+  followUp?: { path: string; headers: Record<string, string>; body: string; okStatus: number };
 };
 
 /** What one phase did; latencies in milliseconds. */
@@ -61,11 +76,9 @@ function poolFor(origin: string): Pool {
 let turn = 0;
 
 /** Sends one request and reads its body to the end; null when it is a complete 200. */
-async function sendOne(
-  pool: Pool,
-  path: string,
-  shape: PhaseRequest['shape'],
-): Promise<string | null> {
+async function sendOne(pool: Pool, phase: PhaseRequest): Promise<string | null> {
+  const { path, shape, request } = phase;
+  if (request) return sendCustom(pool, path, request);
   const res = await pool.request({
     path,
     method: 'POST',
@@ -87,6 +100,32 @@ async function sendOne(
   return null;
 }
 
+async function sendCustom(
+  pool: Pool,
+  path: string,
+  request: CustomRequest,
+): Promise<string | null> {
+  const { followUp, ...first } = request;
+  const res = await pool.request({ path, ...first });
+  for await (const _chunk of res.body) {
+    // Read to the end so the connection is reused.
+  }
+  if (res.statusCode !== request.okStatus) return `status ${res.statusCode}`;
+  if (!followUp) return null;
+
+  const id = String(res.headers['x-spendgate-request-id'] ?? '');
+  const next = await pool.request({
+    path: followUp.path,
+    method: 'POST',
+    headers: followUp.headers,
+    body: followUp.body.replace('{request_id}', id),
+  });
+  for await (const _chunk of next.body) {
+    // As above.
+  }
+  return next.statusCode === followUp.okStatus ? null : `follow-up status ${next.statusCode}`;
+}
+
 async function closedLoop(phase: PhaseRequest): Promise<PhaseResult> {
   const pool = poolFor(phase.origin);
   const latencies: number[] = [];
@@ -98,7 +137,7 @@ async function closedLoop(phase: PhaseRequest): Promise<PhaseResult> {
     while (performance.now() < deadline) {
       const t0 = performance.now();
       outcome.sent += 1;
-      const error = await sendOne(pool, phase.path, phase.shape).catch((err: Error) => err.message);
+      const error = await sendOne(pool, phase).catch((err: Error) => err.message);
       if (error === null) latencies.push(performance.now() - t0);
       else fail(outcome, error);
     }
@@ -122,7 +161,7 @@ async function openLoop(phase: PhaseRequest): Promise<PhaseResult> {
   const fire = (scheduled: number): void => {
     lagSum += performance.now() - scheduled;
     outcome.sent += 1;
-    const done = sendOne(pool, phase.path, phase.shape).then(
+    const done = sendOne(pool, phase).then(
       (error) => {
         if (error === null) latencies.push(performance.now() - scheduled);
         else fail(outcome, error);

@@ -8,7 +8,8 @@ import { parseDuration } from '../config/duration.js';
 
 /**
  * Opens the ledger a config names, for commands that read it while the gateway may be running
- * (SQLite in WAL mode lets readers and the gateway's writer work side by side).
+ * (SQLite in WAL mode lets readers and the gateway's writer work side by side; PostgreSQL is
+ * shared anyway). It takes no spool: that belongs to the running gateway.
  */
 export function openConfiguredLedger(configFile: string): {
   config: GatewayConfig;
@@ -18,6 +19,7 @@ export function openConfiguredLedger(configFile: string): {
   const ledger = openLedger(config.raw.storage.ledger, {
     baseDir: dirname(resolve(configFile)),
     logger: silentLogger(),
+    spoolDir: null,
   });
   return { config, ledger };
 }

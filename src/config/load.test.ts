@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { STARTER_CONFIG } from '../cli/commands/init.js';
+import { runValidate } from '../cli/commands/validate.js';
 import { checkConfigText, loadConfigText } from './load.js';
 
 const MINIMAL =
@@ -97,5 +101,65 @@ describe('config: validation', () => {
     expect(config.upstreams.get('mistral')?.provider).toBe('mistral');
     expect(config.upstreams.get('local')).toMatchObject({ provider: 'local', basePath: '/v1' });
     expect(config.requireCredential).toBe(false);
+  });
+});
+
+describe('config: upstream names the gateway serves itself', () => {
+  const upstreamLine = (name: string) =>
+    `  ${name}: { format: openai, base_url: http://127.0.0.1:8000 }\n`;
+  const withUpstream = (name: string) => MINIMAL + upstreamLine(name);
+
+  it.each([
+    ['api', '/api/v1'],
+    ['metrics', '/metrics'],
+    ['dashboard', '/dashboard'],
+    ['livez', '/livez'],
+    ['readyz', '/readyz'],
+    ['v1', '/v1/decision, /v1/usage'],
+  ])('refuses an upstream named %s, naming the path', (name, path) => {
+    const { config, problems } = checkConfigText(withUpstream(name), {});
+
+    expect(config).toBeNull();
+    expect(problems).toEqual([
+      {
+        path: `upstreams.${name} (line 3)`,
+        message:
+          `"${name}" is a path the gateway serves itself (${path}): ` +
+          'choose another upstream name',
+      },
+    ]);
+  });
+
+  it('accepts names that only look like them', () => {
+    const names = ['dashboards', 'Dashboard', 'v2', 'api-proxy', 'constructor'];
+    const config = loadConfigText(MINIMAL + names.map(upstreamLine).join(''), 'x.yaml', {});
+
+    expect([...config.upstreams.keys()]).toEqual(['openai', ...names]);
+  });
+
+  it('says why a name is not a path segment', () => {
+    const { problems } = checkConfigText(withUpstream('"my upstream"'), {});
+
+    expect(problems).toEqual([
+      {
+        path: 'upstreams.my upstream (line 3)',
+        message: 'a path segment (letters, digits, _ . -)',
+      },
+    ]);
+  });
+
+  it('makes spendgate validate print the error and exit 1', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'spendgate-validate-')), 'spendgate.yaml');
+    writeFileSync(file, withUpstream('dashboard'));
+    const lines: string[] = [];
+
+    const code = runValidate(file, { env: {}, out: (line) => lines.push(line) });
+
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      'error   upstreams.dashboard (line 3): "dashboard" is a path the gateway serves itself ' +
+        '(/dashboard): choose another upstream name',
+      `${file}: invalid (1 error(s))`,
+    ]);
   });
 });

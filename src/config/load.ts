@@ -79,6 +79,8 @@ function describeIssues(
     const at = node ? lineCounter.linePos(node) : null;
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
+    // A bad map key (an upstream name) says only "Invalid key in record"; its own issues say why.
+    if (issue.code === 'invalid_key') message = issue.issues.map((i) => i.message).join('; ');
     return { path: at ? `${dotted} (line ${at.line})` : dotted, message };
   });
 }

@@ -7,6 +7,7 @@ import { alertingSchema, channelsSchema } from '../alert/schema.js';
 import { anomalySchema } from '../policy/anomaly.js';
 import { circuitBreakerSchema } from '../policy/circuit-breaker.js';
 import { loopDetectionSchema } from '../policy/loop-detector.js';
+import { countersProblem } from '../store/redis-url.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
@@ -42,6 +43,19 @@ export const upstreamSchema = z
   })
   .strict();
 
+/**
+ * First path segments the gateway answers itself, before any upstream: an upstream with one of
+ * these names would be unreachable, or would take the gateway's own paths.
+ */
+export const RESERVED_UPSTREAM_NAMES: ReadonlyMap<string, string> = new Map([
+  ['api', '/api/v1'],
+  ['metrics', '/metrics'],
+  ['dashboard', '/dashboard'],
+  ['livez', '/livez'],
+  ['readyz', '/readyz'],
+  ['v1', '/v1/decision, /v1/usage'],
+]);
+
 // A scope key the ledger can filter on: a typo here must not widen what a token sees.
 const ADMIN_SCOPE_KEY =
   /^(org|team|user|endpoint|model|provider|upstream|key|tag:[A-Za-z0-9_.-]+)$/;
@@ -69,10 +83,21 @@ const storageSchema = z
   .object({
     /** @default sqlite:./spendgate.db */
     ledger: z.string().default('sqlite:./spendgate.db'),
-    /** @default memory */
-    counters: z.string().default('memory'),
+    /** `memory`, or `redis://host:port/db?prefix=..` (see docs/storage.md). @default memory */
+    counters: z
+      .string()
+      .superRefine((spec, ctx) => {
+        const problem = countersProblem(spec);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('memory'),
     /** @default fail_open */
     on_store_down: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
+    /**
+     * Folder (relative to the config file) where a PostgreSQL ledger spools rows while its
+     * database is out; one per gateway process. @default ./spendgate-spool
+     */
+    spool_dir: z.string().min(1).default('./spendgate-spool'),
   })
   .strict();
 
@@ -88,10 +113,23 @@ export const configSchema = z
       ledger: 'sqlite:./spendgate.db',
       counters: 'memory',
       on_store_down: 'fail_open',
+      spool_dir: './spendgate-spool',
     }),
     upstreams: z
       .record(
-        z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a path segment (letters, digits, _ . -)'),
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/, 'a path segment (letters, digits, _ . -)')
+          .superRefine((name, ctx) => {
+            const served = RESERVED_UPSTREAM_NAMES.get(name);
+            if (served === undefined) return;
+            ctx.addIssue({
+              code: 'custom',
+              message:
+                `"${name}" is a path the gateway serves itself (${served}): ` +
+                'choose another upstream name',
+            });
+          }),
         upstreamSchema,
       )
       .refine((u) => Object.keys(u).length > 0, 'at least one upstream is needed'),

@@ -49,7 +49,7 @@ export type Enforcer = {
   /** Replaces the kill switches in force. */
   setKillSwitches(records: readonly KillSwitch[]): void;
   /** Rebuilds current-period spend from ledger rows (cost at admission time) at start. */
-  seed(rows: Iterable<SeedRow>, nowMs: number): Promise<void>;
+  seed(rows: Iterable<SeedRow> | AsyncIterable<SeedRow>, nowMs: number): Promise<void>;
   /** The earliest live period start: ledger rows before it cannot affect any budget. */
   seedSinceMs(nowMs: number): number;
 };
@@ -262,9 +262,12 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         };
       }
 
-      return result.ok
-        ? admissionOf(result, items, applied, nowMs, makeHold(result, applied))
-        : rejectionOf(result, items, applied, nowMs);
+      if (!result.ok) return rejectionOf(result, items, applied, nowMs);
+      const admission = admissionOf(result, items, applied, nowMs, makeHold(result, applied));
+      // Enforced, but on this gateway's own counters while the shared store is down.
+      return result.local && admission.allowed
+        ? { ...admission, failOpen: 'store_unavailable' }
+        : admission;
     },
 
     async budgetsView(nowMs) {
@@ -296,8 +299,9 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
 
     async seed(rows, nowMs) {
       const totals = new Map<string, { committed: Pico; expiresAtMs: number }>();
-      for (const row of rows) {
-        await replayBuckets(row, nowMs);
+      for await (const row of rows) {
+        // A shared store's buckets already counted these rows when they were served.
+        if (!store.shared) await replayBuckets(row, nowMs);
         for (const prepared of budgets) {
           const values = prepared.budget.matcher.match(row.dims);
           if (values === null) continue;

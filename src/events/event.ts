@@ -35,8 +35,8 @@ export type EventFilter = {
   limit: number;
 };
 
-/** Where events are kept: appended without waiting, read newest first. */
+/** Where events are kept: appended without waiting (written with the ledger's batches), read newest first. */
 export interface EventLog {
   append(event: GatewayEvent): void;
-  query(filter: EventFilter): GatewayEvent[];
+  query(filter: EventFilter): Promise<GatewayEvent[]>;
 }

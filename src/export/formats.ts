@@ -28,7 +28,7 @@ const PAGE_ROWS = 1_000;
 export async function* ledgerRows(ledger: Ledger, filter: RowFilter): AsyncIterable<LedgerRow> {
   let after: { ts: number; id: string } | null = null;
   for (;;) {
-    const page = ledger.scanRows(filter, after, PAGE_ROWS);
+    const page = await ledger.scanRows(filter, after, PAGE_ROWS);
     yield* page;
     const last = page[page.length - 1];
     if (page.length < PAGE_ROWS || !last) return;

@@ -93,36 +93,52 @@ export type SpendGroup = {
   outputTokens: number;
 };
 
-/**
- * The ledger: rows are appended on the request path without waiting and written in batches off
- * it. `flush` resolves once every row appended before the call is durable.
- */
 /** Kill switches are kept with the ledger so they survive a restart. */
 export interface KillSwitchStore {
-  save(record: KillSwitch, createdAtMs: number): void;
-  delete(id: string): boolean;
-  load(): KillSwitch[];
+  /** Resolves once the switch is durable: an operator's block survives a crash right after. */
+  save(record: KillSwitch, createdAtMs: number): Promise<void>;
+  /** Resolves to whether a switch with that id existed. */
+  delete(id: string): Promise<boolean>;
+  load(): Promise<KillSwitch[]>;
 }
 
+/**
+ * How the ledger's storage is doing: `ok`; `down` while its database cannot be reached (rows
+ * go to the local spool, reads fail); `replaying` while spooled rows are written back.
+ */
+export type LedgerHealth = { state: 'ok' | 'down' | 'replaying'; spooledRows: number };
+
+/**
+ * The ledger: rows are appended on the request path without waiting and written in batches off
+ * it. `flush` resolves once every row appended before the call is durable. Reads are async: a
+ * database ledger answers over the network, and fails fast (a `store_unavailable` GatewayError)
+ * while its database cannot be reached.
+ */
 export interface Ledger {
   readonly events: EventLog;
   readonly killSwitches: KillSwitchStore;
   append(row: LedgerRow): void;
   flush(): Promise<void>;
   close(): Promise<void>;
-  /** Rows not yet written. */
+  /** Rows not yet written to the ledger's database (queued in memory or spooled). */
   pending(): number;
+  health(): LedgerHealth;
   /** Up to `limit` rows after `after` (exclusive), oldest first: the pages of an export. */
-  scanRows(filter: RowFilter, after: { ts: number; id: string } | null, limit: number): LedgerRow[];
+  scanRows(
+    filter: RowFilter,
+    after: { ts: number; id: string } | null,
+    limit: number,
+  ): Promise<LedgerRow[]>;
   /** Raw rows, newest first, paginated by an opaque cursor. */
-  queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage;
+  queryRequests(filter: RowFilter, limit: number, cursor?: string | null): Promise<RequestPage>;
   /**
    * Rows admitted at or after `fromMs`, in admission order: the charged ones (to rebuild budget
    * counters at start), or with `served` every request that was not rejected (for replays).
+   * Read in pages, so no statement stays open while the consumer awaits.
    */
-  spendRows(fromMs: number, opts?: { served?: boolean }): Iterable<SpendRow>;
+  spendRows(fromMs: number, opts?: { served?: boolean }): AsyncIterable<SpendRow>;
   /** Spend of the rows matching `filter`, grouped by `groupBy` (one group when empty). */
-  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[];
+  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): Promise<SpendGroup[]>;
   /** Grouped, bucketed spend, sorted by cost, highest first; exact to the pico-dollar. */
-  querySpend(query: SpendQuery): SpendBucketRow[];
+  querySpend(query: SpendQuery): Promise<SpendBucketRow[]>;
 }

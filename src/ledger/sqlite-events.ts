@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { EventFilter, EventLog, GatewayEvent } from '../events/event.js';
 import type { KillSwitch } from '../policy/kill-switch.js';
+import type { KillSwitchStore } from './ledger.js';
 
 /** Tables for events and kill switches, in the ledger's database (see the migrations). */
 export const EVENT_MIGRATIONS = [
@@ -51,7 +52,7 @@ export class SqliteEventLog implements EventLog {
     this.enqueue(() => this.insert.run(record));
   }
 
-  query(filter: EventFilter): GatewayEvent[] {
+  async query(filter: EventFilter): Promise<GatewayEvent[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit };
     if (filter.type) {
@@ -81,10 +82,10 @@ export class SqliteEventLog implements EventLog {
 }
 
 /** Kill switches are written at once (an operator's block must survive a crash right after). */
-export class SqliteKillSwitches {
+export class SqliteKillSwitches implements KillSwitchStore {
   constructor(private readonly db: Database.Database) {}
 
-  save(record: KillSwitch, createdAtMs: number): void {
+  async save(record: KillSwitch, createdAtMs: number): Promise<void> {
     this.db
       .prepare(
         'INSERT OR REPLACE INTO kill_switches VALUES (@id, @dimension, @value, @expires_at, @reason, @created_by, @created_at)',
@@ -97,11 +98,11 @@ export class SqliteKillSwitches {
       });
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM kill_switches WHERE id = ?').run(id).changes > 0;
   }
 
-  load(): KillSwitch[] {
+  async load(): Promise<KillSwitch[]> {
     const rows = this.db.prepare('SELECT * FROM kill_switches').all() as (KillSwitch & {
       expires_at: number | null;
       reason: string | null;

@@ -1,16 +1,19 @@
 import type Database from 'better-sqlite3';
-import { bucketStart, HOUR_MS, MINUTE_MS, slicesFitBuckets, type Granularity } from './buckets.js';
-import { FILTER_COLUMNS, type GroupKey, type SpendBucketRow, type SpendQuery } from './ledger.js';
-import { ROLLUPS, type Rollup } from './sqlite-rollups.js';
+import type { SpendBucketRow, SpendQuery } from './ledger.js';
+import { FILTER_COLUMNS } from './ledger.js';
+import {
+  intersect,
+  needsBounds,
+  planSpend,
+  spendRows,
+  type Bounds,
+  type Range,
+  type SpendPlan,
+} from './spend-plan.js';
 
-/** Where a spend query reads: a rollup, or the raw rows grouped into slices of `grainMs`. */
-export type SpendPlan = { rollup: Rollup | null; grainMs: number };
+export type { SpendPlan };
 
-// Raw slices tried when a granularity's buckets do not fall on whole hours (Asia/Kolkata days).
-const RAW_GRAINS = [HOUR_MS, 30 * MINUTE_MS, 15 * MINUTE_MS, MINUTE_MS, 1_000, 1];
 const MAX_CACHED_STATEMENTS = 256;
-
-type Range = { fromMs: number | undefined; toMs: number | undefined };
 
 /** Answers spend queries from the rollups when they can answer exactly, else from raw rows. */
 export class SqliteSpendQuery {
@@ -30,40 +33,13 @@ export class SqliteSpendQuery {
 
     const { sql, params } = spendSql(query, range, plan);
     const records = this.statement(sql).all(params) as Record<string, unknown>[];
-
-    const rows = query.granularity
-      ? regroup(records, query.groupBy, query.granularity, tz)
-      : records.map((r) => toRow(r, query.groupBy));
-    return rows.sort(byCostThenBucket);
+    return spendRows(records, query, tz);
   }
 
   /** The source a query reads; null when there is nothing to read. */
   plan(query: SpendQuery, range: Range, tz: string, forceRaw = false): SpendPlan | null {
-    const granularity = query.granularity;
-    let lo = range.fromMs;
-    let hi = range.toMs;
-    if (granularity && (lo === undefined || hi === undefined)) {
-      const b = this.bounds.get() as { lo: number | null; hi: number | null };
-      if (b.lo === null || b.hi === null) return null;
-      lo ??= b.lo;
-      hi ??= b.hi + 1;
-    }
-    if (lo !== undefined && hi !== undefined && lo >= hi) return null;
-
-    const needed = neededColumns(query);
-    const fits = (grainMs: number): boolean =>
-      !granularity || slicesFitBuckets(lo as number, hi as number, grainMs, granularity, tz);
-    if (!forceRaw) {
-      for (const rollup of ROLLUPS) {
-        if (!needed.every((c) => rollup.columns.includes(c))) continue;
-        if (!onGrain(range.fromMs, rollup.grainMs) || !onGrain(range.toMs, rollup.grainMs))
-          continue;
-        if (fits(rollup.grainMs)) return { rollup, grainMs: rollup.grainMs };
-      }
-    }
-    if (!granularity) return { rollup: null, grainMs: 1 };
-    const grains = granularity === 'minute' ? RAW_GRAINS.slice(3) : RAW_GRAINS;
-    return { rollup: null, grainMs: grains.find(fits) ?? 1 };
+    const bounds = needsBounds(query, range) ? (this.bounds.get() as Bounds) : undefined;
+    return planSpend(query, range, tz, bounds, forceRaw);
   }
 
   private statement(sql: string): Database.Statement {
@@ -75,31 +51,6 @@ export class SqliteSpendQuery {
     }
     return found;
   }
-}
-
-function intersect(query: SpendQuery): Range {
-  const froms = [query.fromMs, query.filter.fromMs].filter((v) => v !== undefined);
-  const tos = [query.toMs, query.filter.toMs].filter((v) => v !== undefined);
-  return {
-    fromMs: froms.length ? Math.max(...froms) : undefined,
-    toMs: tos.length ? Math.min(...tos) : undefined,
-  };
-}
-
-function onGrain(ms: number | undefined, grainMs: number): boolean {
-  return ms === undefined || ms % grainMs === 0;
-}
-
-function column(key: GroupKey): string {
-  if (key.startsWith('tag:')) return 'tags';
-  return key === 'key' ? 'key_id' : key;
-}
-
-function neededColumns(query: SpendQuery): string[] {
-  const needed = query.groupBy.map(column);
-  for (const name of FILTER_COLUMNS) if (query.filter[name] !== undefined) needed.push(name);
-  if (query.filter.tags && Object.keys(query.filter.tags).length > 0) needed.push('tags');
-  return needed;
 }
 
 function tagPath(name: string): string {
@@ -164,65 +115,4 @@ function spendSql(
     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ${groups.length ? `GROUP BY ${groups.join(', ')}` : ''}`;
   return { sql, params };
-}
-
-function toRow(r: Record<string, unknown>, groupBy: readonly GroupKey[]): SpendBucketRow {
-  const values: Record<string, string | null> = {};
-  groupBy.forEach((key, i) => {
-    const value = r[`g${i}`];
-    values[key] = value === null || value === undefined ? null : String(value);
-  });
-  return {
-    values,
-    costPico: (r.cost as bigint | null) ?? 0n,
-    requests: Number(r.n ?? 0),
-    inputTokens: Number(r.input ?? 0),
-    outputTokens: Number(r.output ?? 0),
-    cachedInputTokens: Number(r.cached ?? 0),
-  };
-}
-
-/** Sums slices into the query's buckets; a slice lies in one bucket (the plan checked it). */
-function regroup(
-  records: Record<string, unknown>[],
-  groupBy: readonly GroupKey[],
-  granularity: Granularity,
-  tz: string,
-): SpendBucketRow[] {
-  const starts = new Map<number, number>();
-  const merged = new Map<string, SpendBucketRow>();
-  for (const record of records) {
-    const slice = Number(record.b);
-    let start = starts.get(slice);
-    if (start === undefined) {
-      start = bucketStart(slice, granularity, tz);
-      starts.set(slice, start);
-    }
-    let id = String(start);
-    for (let i = 0; i < groupBy.length; i++) {
-      const value = record[`g${i}`];
-      // \u0001 marks a null, so a missing tag never merges with a real value.
-      id += value === null ? '\u0000\u0001' : `\u0000${String(value)}`;
-    }
-    const into = merged.get(id);
-    if (!into) {
-      merged.set(id, { ...toRow(record, groupBy), bucketStartMs: start });
-      continue;
-    }
-    into.costPico += (record.cost as bigint | null) ?? 0n;
-    into.requests += Number(record.n ?? 0);
-    into.inputTokens += Number(record.input ?? 0);
-    into.outputTokens += Number(record.output ?? 0);
-    into.cachedInputTokens += Number(record.cached ?? 0);
-  }
-  return [...merged.values()];
-}
-
-function byCostThenBucket(a: SpendBucketRow, b: SpendBucketRow): number {
-  if (a.costPico !== b.costPico) return a.costPico > b.costPico ? -1 : 1;
-  const bucket = (a.bucketStartMs ?? 0) - (b.bucketStartMs ?? 0);
-  if (bucket !== 0) return bucket;
-  const left = JSON.stringify(a.values);
-  const right = JSON.stringify(b.values);
-  return left < right ? -1 : left > right ? 1 : 0;
 }

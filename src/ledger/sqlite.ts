@@ -6,6 +6,7 @@ import {
   FILTER_COLUMNS,
   type GroupKey,
   type Ledger,
+  type LedgerHealth,
   type RequestPage,
   type RowFilter,
   type SpendBucketRow,
@@ -23,6 +24,7 @@ import {
 } from './sqlite-record.js';
 import { ROLLUP_MIGRATIONS, RollupWriter } from './sqlite-rollups.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
+import { decodeCursor, encodeCursor, spendRowOf } from './pages.js';
 
 /** Versioned migrations; each runs once, in order, inside a transaction. */
 const MIGRATIONS: string[] = [
@@ -164,6 +166,10 @@ export class SqliteLedger implements Ledger {
     return this.queue.length;
   }
 
+  health(): LedgerHealth {
+    return { state: 'ok', spooledRows: 0 };
+  }
+
   async flush(): Promise<void> {
     this.writeQueued();
   }
@@ -182,11 +188,11 @@ export class SqliteLedger implements Ledger {
     this.db.close();
   }
 
-  scanRows(
+  async scanRows(
     filter: RowFilter,
     after: { ts: number; id: string } | null,
     limit: number,
-  ): LedgerRow[] {
+  ): Promise<LedgerRow[]> {
     const { where, params } = whereClause(filter);
     if (after) {
       where.push('(ts > @after_ts OR (ts = @after_ts AND request_id > @after_id))');
@@ -201,7 +207,11 @@ export class SqliteLedger implements Ledger {
     );
   }
 
-  queryRequests(filter: RowFilter, limit: number, cursor?: string | null): RequestPage {
+  async queryRequests(
+    filter: RowFilter,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<RequestPage> {
     const { where, params } = whereClause(filter);
     const after = cursor ? decodeCursor(cursor) : null;
     if (after) {
@@ -221,35 +231,31 @@ export class SqliteLedger implements Ledger {
     return { rows, nextCursor };
   }
 
-  *spendRows(fromMs: number, opts: { served?: boolean } = {}): Iterable<SpendRow> {
+  async *spendRows(fromMs: number, opts: { served?: boolean } = {}): AsyncIterable<SpendRow> {
     const which = opts.served ? "decision != 'reject'" : 'cost_pico > 0';
-    const statement = this.db
+    // Pages by a keyset cursor: an iterator left open across the consumer's awaits would keep
+    // the connection busy, and the batch writer shares it.
+    const page = this.db
       .prepare(
-        `SELECT org, team, user, endpoint, model, provider, key_id, tags, cost_pico, ts,
+        `SELECT request_id, org, team, user, endpoint, model, provider, key_id, tags, cost_pico, ts,
                 input_tokens + output_tokens AS tokens
-         FROM requests WHERE ts >= ? AND ${which} ORDER BY ts, request_id`,
+         FROM requests
+         WHERE ts >= @from AND ${which}
+           AND (ts > @after_ts OR (ts = @after_ts AND request_id > @after_id))
+         ORDER BY ts, request_id LIMIT ${SPEND_PAGE_ROWS}`,
       )
       .safeIntegers(true);
-    for (const r of statement.iterate(fromMs) as Iterable<Record<string, unknown>>) {
-      yield {
-        dims: {
-          org: r.org as string,
-          team: r.team as string,
-          user: r.user as string,
-          endpoint: r.endpoint as string,
-          model: r.model as string,
-          provider: r.provider as string,
-          key: r.key_id as string | null,
-          tags: JSON.parse(r.tags as string) as Record<string, string>,
-        },
-        costPico: (r.cost_pico as bigint | null) ?? 0n,
-        tokens: Number(r.tokens),
-        atMs: Number(r.ts),
-      };
+    let after = { after_ts: fromMs - 1, after_id: '' };
+    for (;;) {
+      const records = page.all({ from: fromMs, ...after }) as Record<string, unknown>[];
+      for (const r of records) yield spendRowOf(r);
+      const last = records[records.length - 1];
+      if (records.length < SPEND_PAGE_ROWS || !last) return;
+      after = { after_ts: Number(last.ts), after_id: last.request_id as string };
     }
   }
 
-  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): SpendGroup[] {
+  async sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): Promise<SpendGroup[]> {
     const { where, params } = whereClause(filter);
     const columns = groupBy.map((key, i) => {
       if (!key.startsWith('tag:')) return `${key === 'key' ? 'key_id' : key} AS g${i}`;
@@ -283,12 +289,12 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  querySpend(query: SpendQuery): SpendBucketRow[] {
+  async querySpend(query: SpendQuery): Promise<SpendBucketRow[]> {
     return this.spend.query(query);
   }
 
   /** The same query read from the raw rows only, to check the rollups against them. */
-  querySpendRaw(query: SpendQuery): SpendBucketRow[] {
+  async querySpendRaw(query: SpendQuery): Promise<SpendBucketRow[]> {
     return this.spend.query(query, true);
   }
 
@@ -330,6 +336,9 @@ export class SqliteLedger implements Ledger {
   }
 }
 
+/** Rows a `spendRows` page reads at a time. */
+const SPEND_PAGE_ROWS = 5_000;
+
 function whereClause(filter: RowFilter): { where: string[]; params: Record<string, unknown> } {
   const where: string[] = [];
   const params: Record<string, unknown> = {};
@@ -358,16 +367,4 @@ function whereClause(filter: RowFilter): { where: string[]; params: Record<strin
 
 function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
-}
-
-function encodeCursor(ts: number, id: string): string {
-  return Buffer.from(`${ts}:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { ts: number; id: string } | null {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const colon = text.indexOf(':');
-  const ts = Number(text.slice(0, colon));
-  if (colon < 1 || !Number.isSafeInteger(ts)) return null;
-  return { ts, id: text.slice(colon + 1) };
 }

@@ -154,11 +154,15 @@ async function admitReservation(
  * is already queued.
  */
 export function settleAdmitted(deps: ProxyDeps, admitted: Admitted, record: RequestRecord): void {
+  settleHold(deps, admitted.hold, record);
+}
+
+/** {@link settleAdmitted} for a caller that kept only the hold (a decision awaiting usage). */
+export function settleHold(deps: ProxyDeps, hold: Hold, record: RequestRecord): void {
   const row = record.row;
   const cost = row.costPico ?? 0n;
   const tokens = row.inputTokens + row.outputTokens;
-  const done =
-    cost === 0n && tokens === 0 ? admitted.hold.release() : admitted.hold.settle(cost, tokens);
+  const done = cost === 0n && tokens === 0 ? hold.release() : hold.settle(cost, tokens);
   // The spend rates behind anomalies and the breaker see every settled request, failures at 0.
   publishGuardEvents(deps, deps.guards.observe(dimsOf(record), cost));
   done.catch((err: unknown) => {

@@ -11,6 +11,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import type { AlertDispatcher } from '../alert/index.js';
 import type { Guards } from '../guards/guards.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { PendingDecisions } from '../decision/pending.js';
 
 /** Everything the proxy path needs, built once per loaded config by the server's wiring. */
 export type ProxyDeps = {
@@ -27,4 +28,6 @@ export type ProxyDeps = {
   guards: Guards;
   metrics: GatewayMetrics;
   events: EventRecorder;
+  /** Allowed decision-service answers waiting for their usage; shared across reloads. */
+  decisions: PendingDecisions;
 };

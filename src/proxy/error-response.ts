@@ -37,6 +37,28 @@ export function errorBody(
   return JSON.stringify({ error: { message, type: reason, code: reason } });
 }
 
+/** A Spendgate error answer: its status, headers and body in the dialect of the API called. */
+export type ErrorAnswer = { status: number; headers: OutgoingHttpHeaders; body: string };
+
+/** The error answer for `err`: dialect body, reason and retry headers, the policy's headers. */
+export function errorAnswer(
+  dialect: ErrorDialect,
+  err: GatewayError,
+  extraHeaders: OutgoingHttpHeaders = {},
+): ErrorAnswer {
+  const body = errorBody(dialect, err.httpStatus, err.code, err.message);
+  const headers: OutgoingHttpHeaders = {
+    ...extraHeaders,
+    ...err.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-spendgate-reason': err.code,
+  };
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
+  if (POLICY_REASONS.has(err.code)) headers['x-should-retry'] = 'false';
+  return { status: err.httpStatus, headers, body };
+}
+
 /** Writes a Spendgate error response: status, dialect body, reason and retry headers. */
 export function sendError(
   res: ServerResponse,
@@ -48,18 +70,9 @@ export function sendError(
     res.destroy();
     return;
   }
-  const body = errorBody(dialect, err.httpStatus, err.code, err.message);
-  const headers: OutgoingHttpHeaders = {
-    ...extraHeaders,
-    ...err.headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'x-spendgate-reason': err.code,
-  };
-  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
-  if (POLICY_REASONS.has(err.code)) headers['x-should-retry'] = 'false';
-  res.writeHead(err.httpStatus, headers);
-  res.end(body);
+  const answer = errorAnswer(dialect, err, extraHeaders);
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
 }
 
 /** The SSE event that tells a streaming client the stream failed after it had started. */

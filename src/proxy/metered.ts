@@ -1,10 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { GatewayError } from '../errors.js';
 import { picoToDecimal } from '../money/money.js';
 import { completionText } from '../providers/completion-text.js';
-import { anthropicUsage } from '../providers/anthropic/usage.js';
-import { openaiUsage } from '../providers/openai/usage.js';
 import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.js';
 import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
 import { isRecord as isObject, type StreamMeter } from '../providers/usage.js';
@@ -27,8 +24,7 @@ import type { ProxyRoute } from './route.js';
 import { relaySse, type RelayEnd, type StreamCut } from './stream-relay.js';
 import { admit, settleAdmitted, type Admitted } from './admission.js';
 import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
-
-type Body = Record<string, unknown>;
+import { modelOf, parseBody, priceModel, usageOf, type Body } from './request-body.js';
 
 /** Thrown when the client left before the request was forwarded (during a throttle delay). */
 const CLIENT_GONE = new Error('the client went away');
@@ -71,15 +67,8 @@ export async function handleMetered(
     const raw = await readBody(req, deps.config.listen.maxBodyBytes);
     const body = parseBody(raw);
 
-    const model = modelOf(route, body);
-    const resolution = deps.pricer.resolve(model, route.upstream.provider, record.row.timestampMs);
-    record.setModel(model, route.deployment, resolution);
-    if (resolution.reject) {
-      throw new GatewayError(
-        'unknown_model',
-        `model "${model}" has no price, and pricing.unknown_model is "reject"`,
-      );
-    }
+    const model = modelOf(route, body.model);
+    const resolution = priceModel(deps, record, route, model);
 
     countedInput = countPromptTokens(op, body, model).tokens;
     const maxOutput = maxOutputTokens(op, body) ?? resolution.defaultMaxOutputTokens;
@@ -187,7 +176,7 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
     }
   } else {
     const parsed = parseJson(buf, headerValue(upstreamRes.headers['content-type']));
-    const usage = parsed ? usageOf(op, parsed) : null;
+    const usage = parsed ? usageOf(op, parsed.usage) : null;
     if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) {
       record.flag('incomplete');
     }
@@ -382,36 +371,6 @@ function partialUsage(reported: Usage | null, counted: { input: number; output: 
     inputTokens: reported.inputTokens || counted.input,
     outputTokens: Math.max(reported.outputTokens, counted.output),
   };
-}
-
-function usageOf(op: Operation, body: Body): Usage | null {
-  return op === 'messages' ? anthropicUsage(body.usage) : openaiUsage(body.usage);
-}
-
-function modelOf(route: ProxyRoute, body: Body): string {
-  if (route.deployment) return route.upstream.deployments[route.deployment] ?? route.deployment;
-  if (typeof body.model === 'string' && body.model.trim() !== '') return body.model;
-  throw new GatewayError('invalid_request', 'the request body has no "model"');
-}
-
-function parseBody(raw: Buffer): Body {
-  if (raw.length === 0)
-    throw new GatewayError(
-      'invalid_request',
-      'the request body is empty; a JSON object was expected',
-    );
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new GatewayError(
-      'invalid_request',
-      `the request body is not valid JSON: ${(err as Error).message}`,
-    );
-  }
-  if (!isObject(value))
-    throw new GatewayError('invalid_request', 'the request body must be a JSON object');
-  return value;
 }
 
 function parseJson(buf: Buffer, contentType: string | undefined): Body | null {

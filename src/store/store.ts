@@ -40,12 +40,22 @@ export type Reservation = { readonly items: readonly ReserveItem[]; readonly atM
 
 /** The result of an all-or-nothing reserve. */
 export type ReserveResult =
-  | { readonly ok: true; readonly reservation: Reservation; readonly states: readonly ItemState[] }
+  | {
+      readonly ok: true;
+      readonly reservation: Reservation;
+      readonly states: readonly ItemState[];
+      /**
+       * Set when the shared store was unreachable and this gateway's own counters decided (the
+       * fail-open rule, `failover.ts`): the request is enforced, but not across replicas.
+       */
+      readonly local?: true;
+    }
   | {
       readonly ok: false;
       /** Indexes of the items that refused; nothing was charged. */
       readonly rejected: readonly number[];
       readonly states: readonly ItemState[];
+      readonly local?: true;
     };
 
 /** One budget instance's counters, for `GET /budgets`. */
@@ -57,6 +67,11 @@ export type InstanceSnapshot = {
 
 /** Counters for budgets and rate limits, shared by every request of a gateway (or of a fleet). */
 export interface CounterStore {
+  /**
+   * True when the counters outlive this process and other gateways share them (Redis): they
+   * already hold what the ledger's rows charged, so a start must not replay rows into buckets.
+   */
+  readonly shared?: boolean;
   /**
    * Checks and charges every item of one request atomically: when any enforcing item refuses,
    * none is charged. Concurrent calls never see each other's half-done work.
@@ -75,8 +90,13 @@ export interface CounterStore {
   release(reservation: Reservation, nowMs: number): Promise<void>;
   /** Every budget instance held, for reporting. */
   snapshot(): Promise<readonly InstanceSnapshot[]>;
-  /** Sets an instance's committed spend, to rebuild state from the ledger at start. */
+  /**
+   * Sets an instance's committed spend, to rebuild state from the ledger at start. A shared store
+   * keeps its own figure when that is larger: other gateways' charges may not be in this ledger.
+   */
   seed(key: string, committed: Pico, expiresAtMs: number): Promise<void>;
   /** Drops instances whose period is over and buckets that have refilled; resolves to the count. */
   sweep(nowMs: number): Promise<number>;
+  /** Closes connections and timers; the in-process store has none. */
+  close?(): Promise<void>;
 }

@@ -75,8 +75,8 @@ afterAll(async () => {
   await gateway.close();
 });
 
-function ledgerTotal(org?: string): string {
-  const rows = gateway.deps.ledger.scanRows(org ? { org } : {}, null, 10_000);
+async function ledgerTotal(org?: string): Promise<string> {
+  const rows = await gateway.deps.ledger.scanRows(org ? { org } : {}, null, 10_000);
   return picoToDecimal(rows.reduce((sum, r) => sum + (r.costPico ?? 0n), 0n));
 }
 
@@ -130,8 +130,8 @@ describe('GET /api/v1/export', () => {
 
     const sum = (rows: Record<string, string>[]) =>
       picoToDecimal(rows.reduce((s, r) => s + usdToPico(r.BilledCost ?? '0'), 0n));
-    expect(sum(charges)).toBe(ledgerTotal());
-    expect(sum(charges.filter((c) => c.x_org === 'acme'))).toBe(ledgerTotal('acme'));
+    expect(sum(charges)).toBe(await ledgerTotal());
+    expect(sum(charges.filter((c) => c.x_org === 'acme'))).toBe(await ledgerTotal('acme'));
     expect(charges.every((c) => c.BillingCurrency === 'USD' && c.ChargeCategory === 'Usage')).toBe(
       true,
     );
@@ -181,7 +181,7 @@ describe('spendgate export', () => {
       columns: true,
     }) as Record<string, string>[];
     expect(picoToDecimal(charges.reduce((s, r) => s + usdToPico(r.BilledCost ?? '0'), 0n))).toBe(
-      ledgerTotal(),
+      await ledgerTotal(),
     );
   });
 });

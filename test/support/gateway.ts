@@ -25,7 +25,7 @@ export async function startGateway(
     dir,
     async rows() {
       await gateway.deps.ledger.flush();
-      return gateway.deps.ledger.queryRequests({}, 1000).rows.reverse();
+      return (await gateway.deps.ledger.queryRequests({}, 1000)).rows.reverse();
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { LedgerRow } from '../../src/ledger/row.js';
-import type { RowFilter } from '../../src/ledger/ledger.js';
+import type { RequestPage, RowFilter } from '../../src/ledger/ledger.js';
 import type { TestGateway } from './gateway.js';
 
 /** Every ledger row matching `filter`, oldest first, paging past the 1,000 rows of `rows()`. */
@@ -8,7 +8,7 @@ export async function allRowsOf(gateway: TestGateway, filter: RowFilter): Promis
   const rows: LedgerRow[] = [];
   let cursor: string | null = null;
   do {
-    const page = gateway.deps.ledger.queryRequests(filter, 1000, cursor);
+    const page: RequestPage = await gateway.deps.ledger.queryRequests(filter, 1000, cursor);
     rows.push(...page.rows);
     cursor = page.nextCursor;
   } while (cursor !== null);

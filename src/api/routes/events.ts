@@ -3,7 +3,7 @@ import { sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
 
 /** `GET /events?type=&since=&limit=`: newest first; a scoped token sees its scope's only. */
-export function listEvents({ deps, res, url, token }: AdminCall): void {
+export async function listEvents({ deps, res, url, token }: AdminCall): Promise<void> {
   const params = url.searchParams;
   const type = params.get('type');
   if (type !== null && !(EVENT_TYPES as readonly string[]).includes(type)) {
@@ -29,7 +29,7 @@ export function listEvents({ deps, res, url, token }: AdminCall): void {
     );
   }
 
-  const events = deps.ledger.events.query({
+  const events = await deps.ledger.events.query({
     type: (type ?? undefined) as EventType | undefined,
     sinceMs,
     scope: token.scope ?? undefined,

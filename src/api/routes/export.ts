@@ -41,11 +41,13 @@ export async function getExport({ deps, res, url, token }: AdminCall): Promise<v
 
   // Rows written a moment ago are part of the export.
   await deps.ledger.flush();
+  // The first page is read before the status line, so a ledger that cannot be read answers
+  // with an error status instead of a 200 cut short.
+  const rows = filter ? await started(ledgerRows(deps.ledger, filter)) : noRows();
   res.writeHead(200, {
     'content-type': CONTENT_TYPES[format as ExportFormat],
     'content-disposition': `attachment; filename="spendgate-${format}.${format === 'focus' ? 'csv' : format}"`,
   });
-  const rows = filter ? ledgerRows(deps.ledger, filter) : noRows();
   const chunks = exportChunks(format as ExportFormat, rows, {
     pricer: deps.pricer,
     bucket,
@@ -58,3 +60,16 @@ export async function getExport({ deps, res, url, token }: AdminCall): Promise<v
 }
 
 async function* noRows(): AsyncIterable<never> {}
+
+/** The rows with the first one already read (its failure thrown here), then the rest. */
+async function started<T>(rows: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = rows[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      yield next.value;
+    }
+  })();
+}

@@ -6,10 +6,9 @@ import { toJson } from '../json.js';
 import { killSwitchAlert } from '../../alert/index.js';
 
 /** `GET /kill-switches`: the switches in force. */
-export function listKillSwitches({ deps, res, token }: AdminCall): void {
+export async function listKillSwitches({ deps, res, token }: AdminCall): Promise<void> {
   const nowMs = deps.clock.now();
-  const data = deps.ledger.killSwitches
-    .load()
+  const data = (await deps.ledger.killSwitches.load())
     .filter((k) => isKillSwitchActive(k, nowMs) && withinScope({ [k.dimension]: k.value }, token))
     .map(toView);
   sendJson(res, 200, toJson({ data }));
@@ -59,8 +58,8 @@ export async function createKillSwitch({ deps, req, res, token }: AdminCall): Pr
     reason,
     created_by: token.name,
   };
-  deps.ledger.killSwitches.save(record, nowMs);
-  deps.enforcer.setKillSwitches(deps.ledger.killSwitches.load());
+  await deps.ledger.killSwitches.save(record, nowMs);
+  deps.enforcer.setKillSwitches(await deps.ledger.killSwitches.load());
   deps.events.record(
     'kill_switch_created',
     `kill switch ${dimension}=${value} set by ${token.name}`,
@@ -81,13 +80,13 @@ export async function createKillSwitch({ deps, req, res, token }: AdminCall): Pr
 }
 
 /** `DELETE /kill-switches/<id>`: lifts a switch. */
-export function deleteKillSwitch({ deps, res, token, params }: AdminCall): void {
+export async function deleteKillSwitch({ deps, res, token, params }: AdminCall): Promise<void> {
   const id = params[0] ?? '';
-  const record = deps.ledger.killSwitches.load().find((k) => k.id === id);
-  if (!record || !deps.ledger.killSwitches.delete(id)) {
+  const record = (await deps.ledger.killSwitches.load()).find((k) => k.id === id);
+  if (!record || !(await deps.ledger.killSwitches.delete(id))) {
     return sendJsonError(res, 404, 'not_found', `no kill switch ${id}`);
   }
-  deps.enforcer.setKillSwitches(deps.ledger.killSwitches.load());
+  deps.enforcer.setKillSwitches(await deps.ledger.killSwitches.load());
   deps.events.record(
     'kill_switch_deleted',
     `kill switch ${record.dimension}=${record.value} lifted by ${token.name}`,

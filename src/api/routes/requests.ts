@@ -10,7 +10,7 @@ const DIMENSION_PARAMS = FILTER_COLUMNS;
 const MAX_PAGE = 1000;
 
 /** `GET /requests`: raw ledger rows, newest first, paginated by cursor. */
-export function listRequests({ deps, res, url, token }: AdminCall): void {
+export async function listRequests({ deps, res, url, token }: AdminCall): Promise<void> {
   const params = url.searchParams;
   const limitText = params.get('limit');
   const limit = limitText === null ? 50 : Number(limitText);
@@ -25,7 +25,7 @@ export function listRequests({ deps, res, url, token }: AdminCall): void {
   const filter = scopedFilter(params, token);
   if (!filter) return sendJson(res, 200, toJson({ data: [], next_cursor: null }));
 
-  const page = deps.ledger.queryRequests(filter, limit, params.get('cursor'));
+  const page = await deps.ledger.queryRequests(filter, limit, params.get('cursor'));
   sendJson(res, 200, toJson({ data: page.rows.map(rowToExport), next_cursor: page.nextCursor }));
 }
 

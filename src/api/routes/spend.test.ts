@@ -60,7 +60,7 @@ afterAll(async () => {
 
 type Answer = { status: number; body: Record<string, unknown> };
 
-function call(query: string, scope: Record<string, string> | null = null): Answer {
+async function call(query: string, scope: Record<string, string> | null = null): Promise<Answer> {
   const answer = { status: 0, text: '' };
   const res = {
     writeHead(status: number) {
@@ -72,13 +72,13 @@ function call(query: string, scope: Record<string, string> | null = null): Answe
   } as unknown as ServerResponse;
   const token: AdminToken = { name: 'test', token: 'x', scope };
   const url = new URL(`http://127.0.0.1/api/v1/spend?${query}`);
-  getSpend({ deps: { ledger }, res, url, token } as unknown as AdminCall);
+  await getSpend({ deps: { ledger }, res, url, token } as unknown as AdminCall);
   return { status: answer.status, body: JSON.parse(answer.text) as Record<string, unknown> };
 }
 
 describe('GET /spend', () => {
-  it('groups by org and model, highest cost first, with exact decimal costs', () => {
-    const { status, body } = call('group_by=org,model');
+  it('groups by org and model, highest cost first, with exact decimal costs', async () => {
+    const { status, body } = await call('group_by=org,model');
 
     expect(status).toBe(200);
     expect(body.data).toEqual([
@@ -112,7 +112,7 @@ describe('GET /spend', () => {
     ]);
   });
 
-  it('writes costs as plain decimals, never with an exponent', () => {
+  it('writes costs as plain decimals, never with an exponent', async () => {
     const res = { text: '' };
     const fake = {
       writeHead() {},
@@ -120,13 +120,13 @@ describe('GET /spend', () => {
     } as unknown as ServerResponse;
     const url = new URL('http://127.0.0.1/api/v1/spend?group_by=model&model=gpt-4o-mini');
     const token: AdminToken = { name: 't', token: 'x', scope: null };
-    getSpend({ deps: { ledger }, res: fake, url, token } as unknown as AdminCall);
+    await getSpend({ deps: { ledger }, res: fake, url, token } as unknown as AdminCall);
 
     expect(res.text).toContain('"cost_usd":0.000000000001');
   });
 
-  it('buckets by hour from and to, in the given zone', () => {
-    const { body } = call(
+  it('buckets by hour from and to, in the given zone', async () => {
+    const { body } = await call(
       'group_by=org&granularity=day&tz=Asia/Kolkata&tag:app=chat' +
         '&from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z',
     );
@@ -136,7 +136,7 @@ describe('GET /spend', () => {
     ]);
   });
 
-  it('answers 400 to unknown keys, granularities, zones and times', () => {
+  it('answers 400 to unknown keys, granularities, zones and times', async () => {
     const bad = [
       ['group_by=org,colour', 'group_by: unknown key "colour"'],
       ['granularity=fortnight', 'granularity must be one of'],
@@ -145,7 +145,7 @@ describe('GET /spend', () => {
       ['from=2026-03-02&to=2026-03-01', 'from must be before to'],
     ];
     for (const [query, message] of bad) {
-      const { status, body } = call(query as string);
+      const { status, body } = await call(query as string);
       expect(status).toBe(400);
       expect((body.error as { message: string }).message).toContain(message);
     }
@@ -153,16 +153,16 @@ describe('GET /spend', () => {
 });
 
 describe('GET /spend: scoped tokens', () => {
-  it('returns only the scope of a scoped token, whatever the parameters ask', () => {
+  it('returns only the scope of a scoped token, whatever the parameters ask', async () => {
     const acme = { org: 'acme' };
 
-    expect(call('group_by=org', acme).body.data).toEqual([
+    expect((await call('group_by=org', acme)).body.data).toEqual([
       expect.objectContaining({ org: 'acme', requests: 3 }),
     ]);
-    expect(call('group_by=org&org=beta', acme).body.data).toEqual([]);
-    expect(call('group_by=model&tag:app=batch', acme).body.data).toEqual([]);
-    expect(call('group_by=team&team=beta-core', acme).body.data).toEqual([]);
-    expect(call('group_by=org', { 'tag:app': 'batch' }).body.data).toEqual([
+    expect((await call('group_by=org&org=beta', acme)).body.data).toEqual([]);
+    expect((await call('group_by=model&tag:app=batch', acme)).body.data).toEqual([]);
+    expect((await call('group_by=team&team=beta-core', acme)).body.data).toEqual([]);
+    expect((await call('group_by=org', { 'tag:app': 'batch' })).body.data).toEqual([
       expect.objectContaining({ org: 'beta', requests: 1 }),
     ]);
   });

@@ -10,6 +10,7 @@ import { parseIsoTime, sendJson, sendJsonError, type AdminCall } from '../http.j
 import { RawJson, toJson } from '../json.js';
 import { scopedFilter } from './requests.js';
 import { TAG_NAME } from '../../identity/sources.js';
+import { parseGroupNarrowing, querySpendNarrowed } from './spend-groups.js';
 
 const COLUMN_KEYS: ReadonlySet<string> = new Set(GROUP_COLUMNS);
 const GRANULARITY_SET: ReadonlySet<string> = new Set(GRANULARITIES);
@@ -70,14 +71,26 @@ function spendToJson(row: SpendBucketRow): Record<string, unknown> {
   };
 }
 
-/** `GET /spend`: grouped, bucketed spend, highest cost first, confined to the token's scope. */
-export function getSpend({ deps, res, url, token }: AdminCall): void {
+/**
+ * `GET /spend`: grouped, bucketed spend, highest cost first, confined to the token's scope.
+ * `limit` and `q` narrow the groups (spend-groups.ts); the answer then also has `total_groups`.
+ */
+export async function getSpend({ deps, res, url, token }: AdminCall): Promise<void> {
   const parsed = parseSpendParams(url.searchParams);
   if ('error' in parsed) return sendJsonError(res, 400, 'invalid_request', parsed.error);
+  const narrowed = parseGroupNarrowing(url.searchParams, parsed.query.groupBy);
+  if ('error' in narrowed) return sendJsonError(res, 400, 'invalid_request', narrowed.error);
+  const { narrowing } = narrowed;
+  const narrows = narrowing.limit !== undefined || narrowing.q !== undefined;
   const filter = scopedFilter(url.searchParams, token);
-  if (!filter) return sendJson(res, 200, toJson({ data: [] }));
+  if (!filter)
+    return sendJson(res, 200, toJson({ data: [], total_groups: narrows ? 0 : undefined }));
 
-  const rows = deps.ledger.querySpend({ ...parsed.query, filter });
+  if (!narrows) {
+    const rows = await deps.ledger.querySpend({ ...parsed.query, filter });
+    return sendJson(res, 200, toJson({ data: rows.map(spendToJson) }));
+  }
 
-  sendJson(res, 200, toJson({ data: rows.map(spendToJson) }));
+  const kept = await querySpendNarrowed(deps.ledger, { ...parsed.query, filter }, narrowing);
+  sendJson(res, 200, toJson({ data: kept.rows.map(spendToJson), total_groups: kept.totalGroups }));
 }

@@ -2,6 +2,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { fakeClock } from '../../clock.js';
 import { createEnforcer } from '../../engine/engine.js';
 import { picoToDecimal } from '../../money/money.js';
+import type { SpendRow } from '../../ledger/ledger.js';
 import { MemoryStore } from '../../store/memory.js';
 import { formatTable, openConfiguredLedger, sinceToMs } from '../ledger-access.js';
 
@@ -48,7 +49,7 @@ export async function runReplay(
 
 /** Runs rows through a fresh enforcer; exported for tests. */
 export async function replay(
-  rows: Iterable<import('../../ledger/ledger.js').SpendRow>,
+  rows: Iterable<SpendRow> | AsyncIterable<SpendRow>,
   budgets: Parameters<typeof createEnforcer>[0]['budgets'],
   rateLimits: Parameters<typeof createEnforcer>[0]['rateLimits'],
   fromMs: number,
@@ -65,7 +66,7 @@ export async function replay(
     byReason: new Map(),
   };
 
-  for (const row of rows) {
+  for await (const row of rows) {
     clock.set(row.atMs);
     result.requests++;
     const admission = await enforcer.admit({

@@ -17,9 +17,9 @@ export async function runReport(
   const fromMs = sinceToMs(opts.since, opts.nowMs);
   const { ledger } = openConfiguredLedger(configFile);
   try {
-    const groups = ledger
-      .sumSpend({ fromMs }, [opts.by as GroupKey])
-      .sort((a, b) => (b.costPico > a.costPico ? 1 : b.costPico < a.costPico ? -1 : 0));
+    const groups = (await ledger.sumSpend({ fromMs }, [opts.by as GroupKey])).sort((a, b) =>
+      b.costPico > a.costPico ? 1 : b.costPico < a.costPico ? -1 : 0,
+    );
     const total = groups.reduce((sum, g) => sum + g.costPico, 0n);
     const rows = groups
       .slice(0, opts.top)

@@ -1,0 +1,145 @@
+import { DAY_MS, HOUR_MS } from './buckets.js';
+import type { LedgerRow } from './row.js';
+
+/**
+ * The rollups every ledger keeps beside its raw rows: exact sums per time slice and dimension
+ * values. The definitions are shared, so SQLite and PostgreSQL answer a spend query from the
+ * same table with the same plan.
+ */
+export type Rollup = {
+  table: string;
+  /** Slice length; slices start at multiples of it since the epoch (UTC). */
+  grainMs: number;
+  /** Dimension columns kept; `key_id` holds '' for rows without a virtual key. */
+  columns: readonly string[];
+};
+
+/** Every dimension column a rollup may keep, as the raw table names it. */
+export const ALL_COLUMNS = [
+  'org',
+  'team',
+  'user',
+  'endpoint',
+  'model',
+  'provider',
+  'upstream',
+  'decision',
+  'key_id',
+  'tags',
+] as const;
+
+// Teams, users and keys multiply the row count most; without them the tables stay small enough
+// for month-long queries by org, endpoint or model.
+const ORG_COLUMNS = ['org', 'endpoint', 'model', 'provider', 'upstream', 'decision', 'tags'];
+
+/** The rollups, smallest first: the spend query takes the first one that can answer exactly. */
+export const ROLLUPS: readonly Rollup[] = [
+  { table: 'spend_daily_org', grainMs: DAY_MS, columns: ORG_COLUMNS },
+  { table: 'spend_hourly_org', grainMs: HOUR_MS, columns: ORG_COLUMNS },
+  { table: 'spend_hourly', grainMs: HOUR_MS, columns: ALL_COLUMNS },
+];
+
+/** The summed columns of every rollup, in this order. */
+export const SUMS = [
+  'cost_pico',
+  'requests',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+] as const;
+
+/** A dimension column's value in a row; `key_id` is '' without a virtual key, as stored. */
+const DIMENSION: Record<(typeof ALL_COLUMNS)[number], (row: LedgerRow, tags: string) => string> = {
+  org: (row) => row.org,
+  team: (row) => row.team,
+  user: (row) => row.user,
+  endpoint: (row) => row.endpoint,
+  model: (row) => row.model,
+  provider: (row) => row.provider,
+  upstream: (row) => row.upstream,
+  decision: (row) => row.decision,
+  key_id: (row) => row.keyId ?? '',
+  tags: (_row, tags) => tags,
+};
+
+/** One slice's and dimension values' sums within a batch (`SUMS` order after `values`). */
+export type Delta = {
+  /** The slice start, then the dimension values in the rollup's `columns` order. */
+  values: [number, ...string[]];
+  cost: bigint;
+  requests: number;
+  input: number;
+  output: number;
+  cached: number;
+};
+
+type Pending = {
+  rollup: Rollup;
+  dims: ((row: LedgerRow, tags: string) => string)[];
+  deltas: Map<string, Delta>;
+};
+
+/**
+ * Sums a batch's new rows per rollup slice and dimension values, so a batch writes one upsert
+ * per distinct group instead of one per row per rollup.
+ */
+export class RollupDeltas {
+  private readonly pending: Pending[] = ROLLUPS.map((rollup) => ({
+    rollup,
+    dims: rollup.columns.map((c) => DIMENSION[c as keyof typeof DIMENSION]),
+    deltas: new Map(),
+  }));
+
+  /**
+   * Counts one new raw row (never a duplicate the insert ignored) in each rollup; `tags` is
+   * the row's tags as stored (JSON), so they are serialized once per row.
+   */
+  add(row: LedgerRow, tags: string): void {
+    const ts = row.timestampMs;
+    const cost = row.costPico ?? 0n;
+    for (const { rollup, dims, deltas } of this.pending) {
+      const bucketMs = Math.floor(ts / rollup.grainMs) * rollup.grainMs;
+      const values: [number, ...string[]] = [bucketMs];
+      let key = String(bucketMs);
+      for (const dim of dims) {
+        const value = dim(row, tags);
+        values.push(value);
+        key += `\u0000${value}`;
+      }
+      const delta = deltas.get(key);
+      if (delta) {
+        delta.cost += cost;
+        delta.requests += 1;
+        delta.input += row.inputTokens;
+        delta.output += row.outputTokens;
+        delta.cached += row.cachedInputTokens;
+      } else {
+        deltas.set(key, {
+          values,
+          cost,
+          requests: 1,
+          input: row.inputTokens,
+          output: row.outputTokens,
+          cached: row.cachedInputTokens,
+        });
+      }
+    }
+  }
+
+  /**
+   * Each rollup with its batch's sums; `ordered` sorts them by group key, so concurrent writers
+   * (replicas sharing a database) take row locks in the same order and cannot deadlock.
+   */
+  entries(ordered = false): { rollup: Rollup; deltas: Delta[] }[] {
+    return this.pending.map(({ rollup, deltas }) => {
+      if (!ordered) return { rollup, deltas: [...deltas.values()] };
+      const sorted = [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return { rollup, deltas: sorted.map(([, delta]) => delta) };
+    });
+  }
+
+  /** Forgets the batch's sums (written, or their transaction rolled back). */
+  clear(): void {
+    for (const { deltas } of this.pending) deltas.clear();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * What the proxy and the decision service both read from a metered request: its JSON body, its
+ * model and price, and the provider's usage object, so that both paths charge the same way.
+ */
+import { GatewayError } from '../errors.js';
+import type { Resolution } from '../pricing/index.js';
+import { anthropicUsage } from '../providers/anthropic/usage.js';
+import { openaiUsage } from '../providers/openai/usage.js';
+import type { Operation, Usage } from '../providers/types.js';
+import { isRecord } from '../providers/usage.js';
+import type { ProxyDeps } from './deps.js';
+import type { RequestRecord } from './request-record.js';
+import type { ProxyRoute } from './route.js';
+
+/** A metered request's JSON body. */
+export type Body = Record<string, unknown>;
+
+/** The request body as a JSON object, or the 400 that explains why it is not one. */
+export function parseBody(raw: Buffer): Body {
+  if (raw.length === 0)
+    throw new GatewayError(
+      'invalid_request',
+      'the request body is empty; a JSON object was expected',
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new GatewayError(
+      'invalid_request',
+      `the request body is not valid JSON: ${(err as Error).message}`,
+    );
+  }
+  if (!isRecord(value))
+    throw new GatewayError('invalid_request', 'the request body must be a JSON object');
+  return value;
+}
+
+/**
+ * The model a request is priced as: an Azure deployment's configured model, else the model the
+ * client named (`requested`: the body's `model`, or a decision's hint).
+ */
+export function modelOf(
+  route: ProxyRoute,
+  requested: unknown,
+  missing = 'the request body has no "model"',
+): string {
+  if (route.deployment) return route.upstream.deployments[route.deployment] ?? route.deployment;
+  if (typeof requested === 'string' && requested.trim() !== '') return requested;
+  throw new GatewayError('invalid_request', missing);
+}
+
+/**
+ * Resolves the model's price and records it on the row; refuses (400) a model without a price
+ * when `pricing.unknown_model` is `reject`.
+ */
+export function priceModel(
+  deps: ProxyDeps,
+  record: RequestRecord,
+  route: ProxyRoute,
+  model: string,
+): Resolution {
+  const resolution = deps.pricer.resolve(model, route.upstream.provider, record.row.timestampMs);
+  record.setModel(model, route.deployment, resolution);
+  if (resolution.reject) {
+    throw new GatewayError(
+      'unknown_model',
+      `model "${model}" has no price, and pricing.unknown_model is "reject"`,
+    );
+  }
+  return resolution;
+}
+
+/** A provider's `usage` object in the shape of the operation's API, normalized; null if none. */
+export function usageOf(op: Operation, usage: unknown): Usage | null {
+  return op === 'messages' ? anthropicUsage(usage) : openaiUsage(usage);
+}

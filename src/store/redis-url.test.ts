@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { checkConfigText } from '../config/load.js';
+import { parseRedisCountersUrl } from './redis-url.js';
+
+describe('redis counters URL', () => {
+  it('defaults to port 6379, database 0, the spendgate: prefix, 50 ms and Redis time', () => {
+    const spec = parseRedisCountersUrl('redis://cache.internal');
+
+    expect(spec).toEqual({
+      connection: { host: 'cache.internal', port: 6379, db: 0 },
+      prefix: 'spendgate:',
+      timeoutMs: 50,
+      clock: 'redis',
+    });
+  });
+
+  it('reads the database, credentials, TLS and every option', () => {
+    const spec = parseRedisCountersUrl(
+      'rediss://gw:p%40ss@10.0.0.5:6380/3?prefix=eu-west:&timeout_ms=80&clock=caller',
+    );
+
+    expect(spec).toEqual({
+      connection: {
+        host: '10.0.0.5',
+        port: 6380,
+        db: 3,
+        username: 'gw',
+        password: 'p@ss',
+        tls: {},
+      },
+      prefix: 'eu-west:',
+      timeoutMs: 80,
+      clock: 'caller',
+    });
+  });
+
+  it('refuses unknown options and bad values without repeating the password', () => {
+    const attempt = (url: string) => {
+      try {
+        parseRedisCountersUrl(url);
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+
+    expect(attempt('redis://:hunter2@h/0?prefx=a')).toBe(
+      'unknown option "prefx" (prefix, timeout_ms, clock)',
+    );
+    expect(attempt('redis://:hunter2@h/zero')).toBe('the database after the port must be a number');
+    expect(attempt('redis://:hunter2@h/0?timeout_ms=0')).toBe(
+      'timeout_ms must be a positive whole number',
+    );
+    expect(attempt('redis://:hunter2@h/0?clock=local')).toBe('clock must be redis or caller');
+  });
+
+  it('is checked when the config is loaded', () => {
+    const { problems } = checkConfigText(
+      'storage: { counters: "mysql://:hunter2@h" }\nupstreams: { a: { format: openai, base_url: http://127.0.0.1:1 } }\n',
+      {},
+    );
+
+    expect(problems).toEqual([
+      {
+        path: expect.stringContaining('storage.counters'),
+        message: 'use memory, redis:// or rediss://',
+      },
+    ]);
+  });
+});
