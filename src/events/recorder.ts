@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../ledger/ids.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { EventLog, EventType, GatewayEvent } from './event.js';
@@ -41,7 +41,7 @@ export class EventRecorder {
     }
 
     const event: GatewayEvent = {
-      id: randomUUID(),
+      id: timeOrderedId(nowMs),
       timestampMs: nowMs,
       type,
       scope: fields.scope ?? {},

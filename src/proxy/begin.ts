@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../identity/index.js';
+import { timeOrderedId } from '../ledger/ids.js';
 import type { ProxyDeps } from './deps.js';
 import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
@@ -14,8 +14,9 @@ export type Begun = { record: RequestRecord; abort: AbortController };
  * goes away before the response is finished (so the upstream call stops too).
  */
 export function beginRequest(deps: ProxyDeps, res: ServerResponse, route: ProxyRoute): Begun {
-  const requestId = randomUUID();
-  const record = new RequestRecord(requestId, deps.clock.now(), route.upstream, route.path);
+  const nowMs = deps.clock.now();
+  const requestId = timeOrderedId(nowMs);
+  const record = new RequestRecord(requestId, nowMs, route.upstream, route.path);
   const abort = new AbortController();
   res.setHeader('x-spendgate-request-id', requestId);
   res.on('close', () => {

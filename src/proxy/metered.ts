@@ -158,9 +158,9 @@ export async function handleMetered(
 /** A non-streamed answer: buffered so the cost header can go out with it, body unchanged. */
 async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): Promise<void> {
   const { record, op, model, countedInput } = flow;
-  const chunks: Buffer[] = [];
-  for await (const chunk of upstreamRes.body) chunks.push(chunk as Buffer);
-  const buf = Buffer.concat(chunks);
+  // undici's own reader joins the chunks without an async iterator's promise per chunk.
+  const bytes = await upstreamRes.body.arrayBuffer();
+  const buf = Buffer.from(bytes, 0, bytes.byteLength);
   const status = upstreamRes.statusCode;
   const headers: OutgoingHttpHeaders = clientResponseHeaders(upstreamRes.headers, {
     dropLength: true,
