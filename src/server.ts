@@ -12,6 +12,7 @@ import { createIdentityResolver } from './identity/index.js';
 import type { Ledger } from './ledger/ledger.js';
 import { openLedger } from './ledger/open.js';
 import { restoreFromLedger } from './engine/restore.js';
+import { isSharedLedger, loadKillSwitches, pollKillSwitches } from './engine/kill-switch-sync.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import { createPricer } from './pricing/index.js';
 import { loadEncoding } from './tokens/index.js';
@@ -170,6 +171,10 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
   };
   let deps = buildPolicy(config, shared);
   const ready = restoreFromLedger({ ...deps, store: shared.store });
+  // Other replicas set and lift switches in a shared ledger: read them again now and then.
+  const killSwitchPoll = isSharedLedger(config.raw.storage.ledger)
+    ? pollKillSwitches({ ledger, enforcer: () => deps.enforcer, logger })
+    : null;
 
   let closing = false;
   const inFlight = new InFlight();
@@ -209,7 +214,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       const sameGuards = guardsOf(previous.config) === guardsOf(next);
       const built = buildPolicy(next, shared, sameGuards ? previous.guards : undefined);
       try {
-        built.enforcer.setKillSwitches(await shared.ledger.killSwitches.load());
+        await loadKillSwitches(shared.ledger, built.enforcer);
         await seedNewBudgets(previous.config, built, shared.store);
       } catch (err) {
         if (!(err instanceof GatewayError) || err.code !== 'store_unavailable') throw err;
@@ -247,6 +252,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
         new Promise((r) => setTimeout(r, ALERT_DRAIN_MS).unref()),
       ]);
       await deps.alerts.close();
+      await killSwitchPoll?.stop();
       await deps.ledger.close();
       await deps.pools.close();
       await shared.store.close?.();
@@ -330,15 +336,16 @@ function stable(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-/** Why a new config cannot be taken without a restart, or null. */
+/** Why a new config cannot be taken without a restart (every reason, joined), or null. */
 function reloadRefusal(current: GatewayConfig, next: GatewayConfig): string | null {
+  const reasons: string[] = [];
   if (JSON.stringify(current.raw.storage) !== JSON.stringify(next.raw.storage)) {
-    return 'storage changes need a restart';
+    reasons.push('storage changes need a restart');
   }
   if (current.listen.host !== next.listen.host || current.listen.port !== next.listen.port) {
-    return 'listen address changes need a restart';
+    reasons.push('listen address changes need a restart');
   }
-  return null;
+  return reasons.length > 0 ? reasons.join('; ') : null;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { openLedger } from '../ledger/open.js';
 import { silentLogger } from '../log/logger.js';
 import { parseDuration } from '../config/duration.js';
+import { UsageError } from './args.js';
 
 /**
  * Opens the ledger a config names, for commands that read it while the gateway may be running
@@ -27,7 +28,7 @@ export function openConfiguredLedger(configFile: string): {
 /** `--since 7d` as a start time before `nowMs`; throws a readable error for bad input. */
 export function sinceToMs(since: string, nowMs: number): number {
   const ms = parseDuration(since);
-  if (ms === null) throw new Error(`--since: not a duration: ${since} (write 24h, 7d, 30d)`);
+  if (ms === null) throw new UsageError(`--since: not a duration: ${since} (write 24h, 7d, 30d)`);
   return nowMs - ms;
 }
 

@@ -1,201 +1,176 @@
-import { parseArgs } from 'node:util';
+import { dirname, resolve } from 'node:path';
+import { loadConfigFile } from '../config/load.js';
+import { parseCommandArgs, text, UsageError, wholeNumber, type ParsedArgs } from './args.js';
+import { runEvents } from './commands/events.js';
+import { runExport } from './commands/export.js';
 import { runInit } from './commands/init.js';
 import { runKeys } from './commands/keys.js';
 import { runPrice } from './commands/price-command.js';
-import { runServe } from './commands/serve.js';
-import { runValidate } from './commands/validate.js';
-import { runReport } from './commands/report.js';
-import { runExport } from './commands/export.js';
-import { runEvents } from './commands/events.js';
-import { runStatus } from './commands/status.js';
 import { runReplay } from './commands/replay.js';
-import { loadConfigFile } from '../config/load.js';
-import { resolve, dirname } from 'node:path';
+import { runReport } from './commands/report.js';
+import { runServe } from './commands/serve.js';
+import { runStatus } from './commands/status.js';
+import { runValidate } from './commands/validate.js';
+import { describeFailure } from './failure.js';
+import { COMMANDS, commandHelp, commandUsage, overview } from './usage.js';
 
-const USAGE = `spendgate <command> [--config spendgate.yaml]
+/** Where the command line writes: results to `out` (stdout), errors to `err` (stderr). */
+export type CliIo = { out: (line: string) => void; err: (line: string) => void };
 
-  serve [--port N]                 run the gateway (JSON log lines on stdout)
-  init [--force]                   write a commented starter config
-  validate [file]                  check a config: every error with its path; exit 1 on error
-  price <model> [--input N --output N --cached N --cache-write N] [--provider P]
-                                   the resolved price entry and the cost of that usage
-                                   (--input counts all prompt tokens, cached ones included)
-  keys create [--org O --team T --user U --tag k=v]   issue a virtual key (shown once)
-  keys list | keys revoke <id>
-  export --format csv|json|ndjson|focus [--from T --to T] [--org O --team T ... --tag k=v]
-         [--bucket hour|day] [--file out.csv] [--split-dir dir]
-                                   the admin export from the ledger, to stdout or a file;
-                                   --split-dir writes files of ≤ 10,000 rows / 2 MB (Vantage)
-  report [--by org|team|user|endpoint|model|tag:<name>] [--since 7d] [--top 20]
-                                   top spenders from the ledger, as a table
-  status [--url U] [--token-env VAR]
-                                   a running gateway's health, config version, budgets near
-                                   their limit and open circuit breakers (admin API)
-  events [--follow] [--type T] [--url U] [--token-env VAR]
-                                   rejections, alerts, breaker changes as they happen
-  replay --policy <new.yaml> [--since 30d]
-                                   past ledger rows through another policy's budgets and
-                                   rate limits: what it would have warned, throttled,
-                                   rejected, and the spend it would have saved
-`;
-
-const out = (line: string): void => {
-  console.log(line);
+const CONSOLE: CliIo = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
 };
 
+const DEFAULT_CONFIG = './spendgate.yaml';
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
 /** The command line; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CliIo = CONSOLE): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    out(USAGE);
-    return command ? 0 : 1;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    const topic = rest[0];
+    if (topic !== undefined && Object.hasOwn(COMMANDS, topic)) io.out(commandHelp(topic));
+    else io.out(overview());
+    return 0;
+  }
+  if (command === undefined || !Object.hasOwn(COMMANDS, command)) {
+    io.err(
+      command === undefined ? 'error: no command given' : `error: unknown command "${command}"`,
+    );
+    io.err(overview());
+    return EXIT_USAGE;
+  }
+  // Asked for help, a command does nothing else, whatever the other arguments are.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(commandHelp(command));
+    return 0;
   }
 
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      config: { type: 'string', default: './spendgate.yaml' },
-      port: { type: 'string' },
-      force: { type: 'boolean' },
-      input: { type: 'string' },
-      output: { type: 'string' },
-      cached: { type: 'string' },
-      'cache-write': { type: 'string' },
-      provider: { type: 'string' },
-      by: { type: 'string', default: 'org' },
-      since: { type: 'string' },
-      top: { type: 'string', default: '20' },
-      policy: { type: 'string' },
-      format: { type: 'string', default: 'csv' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      bucket: { type: 'string', default: 'hour' },
-      file: { type: 'string' },
-      'split-dir': { type: 'string' },
-      org: { type: 'string' },
-      team: { type: 'string' },
-      user: { type: 'string' },
-      endpoint: { type: 'string' },
-      model: { type: 'string' },
-      upstream: { type: 'string' },
-      key: { type: 'string' },
-      decision: { type: 'string' },
-      tag: { type: 'string', multiple: true },
-      url: { type: 'string' },
-      'token-env': { type: 'string', default: 'SPENDGATE_ADMIN_TOKEN' },
-      follow: { type: 'boolean' },
-      type: { type: 'string' },
-    },
-  });
-  const configFile = String(values.config);
+  try {
+    if (command === 'keys') return await keys(rest, io);
+    const info = COMMANDS[command];
+    const args = parseCommandArgs(rest, info?.options ?? {}, info?.positionals ?? 0);
+    return await run(command, args, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}`);
+      io.err(commandUsage(command));
+      return EXIT_USAGE;
+    }
+    for (const line of describeFailure(err)) io.err(line);
+    return EXIT_FAILED;
+  }
+}
+
+async function run(command: string, args: ParsedArgs, io: CliIo): Promise<number> {
+  const { values, positionals } = args;
+  const configFile = text(values, 'config') ?? DEFAULT_CONFIG;
 
   switch (command) {
-    case 'serve':
-      return runServe(configFile, { port: values.port ? Number(values.port) : undefined, out });
+    case 'serve': {
+      const port = text(values, 'port') === undefined ? undefined : wholeNumber(values, 'port', 0);
+      if (port !== undefined && port > 65_535) throw new UsageError('--port must be 0 to 65535');
+      return runServe(configFile, { port, out: io.out, err: io.err });
+    }
     case 'init':
-      return runInit(configFile, { force: values.force === true, out });
+      return runInit(configFile, { force: values.force === true, out: io.out });
     case 'validate':
-      return runValidate(positionals[0] ?? configFile, { env: process.env, out });
-    case 'price': {
-      if (!positionals[0]) {
-        out('usage: spendgate price <model> [--input N --output N --cached N --cache-write N]');
-        return 1;
-      }
-      const counts = ['input', 'output', 'cached', 'cache-write'].map((k) =>
-        Number(values[k] ?? 0),
-      );
-      if (counts.some((n) => !Number.isInteger(n) || n < 0)) {
-        out('token counts must be whole numbers ≥ 0');
-        return 1;
-      }
-      const [input = 0, output = 0, cached = 0, cacheWrite = 0] = counts;
-      const provider = typeof values.provider === 'string' ? values.provider : undefined;
-      return runPrice(
-        configFile,
-        { model: positionals[0], input, output, cached, cacheWrite, provider },
-        out,
-      );
-    }
-    case 'keys':
-      return runKeys(
-        rest.filter((a, i) => !(a === '--config' || rest[i - 1] === '--config')),
-        { file: keysFile(configFile), out, err: (line) => console.error(line) },
-      );
-    case 'export': {
-      const dims: Record<string, string> = {};
-      for (const name of [
-        'org',
-        'team',
-        'user',
-        'endpoint',
-        'model',
-        'provider',
-        'upstream',
-        'key',
-        'decision',
-      ]) {
-        if (typeof values[name] === 'string') dims[name] = values[name];
-      }
-      const tags: Record<string, string> = {};
-      for (const pair of (values.tag as string[] | undefined) ?? []) {
-        const eq = pair.indexOf('=');
-        if (eq > 0) tags[pair.slice(0, eq)] = pair.slice(eq + 1);
-      }
-      const text = (name: string): string | undefined =>
-        typeof values[name] === 'string' ? (values[name] as string) : undefined;
-      return runExport(
-        configFile,
-        {
-          format: String(values.format),
-          from: text('from'),
-          to: text('to'),
-          dims,
-          tags,
-          bucket: String(values.bucket),
-          output: text('file'),
-          splitDir: text('split-dir'),
-        },
-        { stdout: process.stdout, out: (line) => console.error(line) },
-      );
-    }
-    case 'status':
-    case 'events': {
-      const remote = {
-        url:
-          typeof values.url === 'string' ? values.url.replace(/\/+$/, '') : gatewayUrl(configFile),
-        token: process.env[String(values['token-env'])],
-      };
-      if (command === 'status') return runStatus(remote, out);
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
-      const type = typeof values.type === 'string' ? values.type : undefined;
-      return runEvents(remote, { follow: values.follow === true, type, signal: stop.signal, out });
-    }
+      return runValidate(positionals[0] ?? configFile, { env: process.env, out: io.out });
+    case 'price':
+      return price(configFile, args, io);
+    case 'export':
+      return runExport(configFile, exportArgs(values), {
+        stdout: process.stdout,
+        out: io.err,
+      });
     case 'report':
       return runReport(configFile, {
-        by: String(values.by),
-        since: typeof values.since === 'string' ? values.since : '7d',
-        top: Number(values.top) || 20,
+        by: text(values, 'by') ?? 'org',
+        since: text(values, 'since') ?? '7d',
+        top: wholeNumber(values, 'top', 20, 1),
         nowMs: Date.now(),
-        out,
+        out: io.out,
+        err: io.err,
       });
-    case 'replay':
-      if (typeof values.policy !== 'string') {
-        out('usage: spendgate replay --policy <new.yaml> [--since 30d]');
-        return 1;
-      }
+    case 'status':
+    case 'events': {
+      const url = text(values, 'url');
+      const remote = {
+        url: url !== undefined ? url.replace(/\/+$/, '') : gatewayUrl(configFile),
+        token: process.env[text(values, 'token-env') ?? 'SPENDGATE_ADMIN_TOKEN'],
+      };
+      if (command === 'status') return runStatus(remote, io.out);
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      const type = text(values, 'type');
+      return runEvents(remote, {
+        follow: values.follow === true,
+        type,
+        signal: stop.signal,
+        out: io.out,
+      });
+    }
+    case 'replay': {
+      const policy = text(values, 'policy');
+      if (policy === undefined) throw new UsageError('--policy <new.yaml> is required');
       return runReplay(configFile, {
-        policy: values.policy,
-        since: typeof values.since === 'string' ? values.since : '30d',
+        policy,
+        since: text(values, 'since') ?? '30d',
         nowMs: Date.now(),
-        out,
+        out: io.out,
       });
+    }
     default:
-      out(`unknown command "${command}"\n\n${USAGE}`);
-      return 1;
+      throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+function price(configFile: string, { values, positionals }: ParsedArgs, io: CliIo): number {
+  const model = positionals[0];
+  if (model === undefined) throw new UsageError('price needs a model name');
+  const [input, output, cached, cacheWrite] = ['input', 'output', 'cached', 'cache-write'].map(
+    (name) => wholeNumber(values, name, 0),
+  ) as [number, number, number, number];
+  const provider = text(values, 'provider');
+  return runPrice(configFile, { model, input, output, cached, cacheWrite, provider }, io.out);
+}
+
+function exportArgs(values: ParsedArgs['values']) {
+  const dims: Record<string, string> = {};
+  for (const name of ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'key']) {
+    const value = text(values, name);
+    if (value !== undefined) dims[name] = value;
+  }
+  const decision = text(values, 'decision');
+  if (decision !== undefined) dims.decision = decision;
+  const tags: Record<string, string> = {};
+  for (const pair of (values.tag as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag needs name=value, got "${pair}"`);
+    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    format: text(values, 'format') ?? 'csv',
+    from: text(values, 'from'),
+    to: text(values, 'to'),
+    dims,
+    tags,
+    bucket: text(values, 'bucket') ?? 'hour',
+    output: text(values, 'file'),
+    splitDir: text(values, 'split-dir'),
+  };
+}
+
+/** `spendgate keys ...`: its subcommands parse their own arguments (`--config` included). */
+function keys(rest: string[], io: CliIo): Promise<number> {
+  let configFile = DEFAULT_CONFIG;
+  rest.forEach((arg, i) => {
+    if (arg === '--config' && rest[i + 1] !== undefined) configFile = rest[i + 1] as string;
+    else if (arg.startsWith('--config=')) configFile = arg.slice('--config='.length);
+  });
+  return runKeys(rest, { file: keysFile(configFile), out: io.out, err: io.err });
 }
 
 /** The virtual-key file the config names, relative to the config's folder; `./keys.yaml` without one. */

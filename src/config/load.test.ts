@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STARTER_CONFIG } from '../cli/commands/init.js';
 import { runValidate } from '../cli/commands/validate.js';
-import { checkConfigText, loadConfigText } from './load.js';
+import { checkConfigText, loadConfigFile, loadConfigText } from './load.js';
 
 const MINIMAL =
   'upstreams:\n  openai: { format: openai, base_url: https://api.openai.com, api_key_env: OPENAI_API_KEY }\n';
@@ -79,9 +79,16 @@ describe('config: validation', () => {
       {},
     );
 
-    expect(warnings.map((w) => w.path)).toEqual([
-      'upstreams.openai.api_key_env',
-      'anomaly.0.channels',
+    expect(warnings).toEqual([
+      {
+        path: 'upstreams.openai.api_key_env (line 2)',
+        message:
+          'environment variable OPENAI_API_KEY is not set; requests to /openai get 502 until it is',
+      },
+      {
+        path: 'anomaly[0].channels (line 3)',
+        message: 'channel "oncall" is not defined in channels:',
+      },
     ]);
   });
 
@@ -101,6 +108,104 @@ describe('config: validation', () => {
     expect(config.upstreams.get('mistral')?.provider).toBe('mistral');
     expect(config.upstreams.get('local')).toMatchObject({ provider: 'local', basePath: '/v1' });
     expect(config.requireCredential).toBe(false);
+  });
+});
+
+describe('config: every problem in one run', () => {
+  it('makes spendgate validate list every mistake, cross-field ones included, in one style', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'spendgate-validate-')), 'spendgate.yaml');
+    writeFileSync(
+      file,
+      [
+        'admin:',
+        '  tokens:',
+        '    - { name: ops }',
+        'upstreams:',
+        '  openai: { format: openai, base_url: api.openai.com, api_key: sk-123 }',
+        'budgets:',
+        '  - name: org-daily',
+        '    scope: { org: "*" }',
+        '    limit_usd: 5',
+        '    period: 2d',
+        '    alerts: [{ at: 120, channels: [finance] }]',
+        '  - name: org-daily',
+        '    scope: { org: "*" }',
+        '    limit_usd: 5',
+        '    period: 1d',
+        '    actions: [{ at: 100, do: reject }, { at: 80, do: warn }]',
+        '',
+      ].join('\n'),
+    );
+    const lines: string[] = [];
+
+    const code = runValidate(file, { env: {}, out: (line) => lines.push(line) });
+
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      'error   admin.tokens[0].token_env (line 3): required',
+      'error   upstreams.openai.base_url (line 5): needs to start with http:// or https:// ' +
+        '(e.g. https://api.openai.com)',
+      'error   upstreams.openai.api_key (line 5): unknown field; secrets never go in this file: ' +
+        'write api_key_env: <VARIABLE> and put the secret in that environment variable',
+      'error   budgets[0].period (line 10): must be one of "5m", "1h", "1d", "7d", "30d", "month"',
+      'error   budgets[0].alerts[0].at (line 11): a percentage of the limit: above 0 and at most 100',
+      'error   budgets[1].actions[1].at (line 16): stages go lowest first: 80% comes after 100%',
+      'error   budgets[1].name (line 12): duplicate name "org-daily"',
+      `${file}: invalid (7 error(s))`,
+    ]);
+    expect(lines.join('\n')).not.toContain('sk-123');
+  });
+
+  it('says what a value of the wrong kind is, without repeating it', () => {
+    const { problems } = checkConfigText(
+      'listen: { port: "secret-8080", max_body_mb: 0 }\nupstreams:\n  openai: { format: openai, base_url: https://api.openai.com, connections: [1] }\n',
+      {},
+    );
+
+    expect(problems).toEqual([
+      { path: 'listen.port (line 1)', message: 'expected a number, got a string' },
+      { path: 'listen.max_body_mb (line 1)', message: 'must be above 0' },
+      { path: 'upstreams.openai.connections (line 3)', message: 'expected a number, got a list' },
+    ]);
+  });
+
+  it('says there is no config file and how to write one', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'spendgate-none-')), 'spendgate.yaml');
+    const lines: string[] = [];
+
+    expect(() => loadConfigFile(file, {})).toThrow(
+      new ConfigError(file, [
+        { path: '(file)', message: `no config file at ${file}; write one with \`spendgate init\`` },
+      ]),
+    );
+    expect(runValidate(file, { env: {}, out: (line) => lines.push(line) })).toBe(1);
+    expect(lines).toEqual([`error   no config file at ${file}; write one with \`spendgate init\``]);
+  });
+});
+
+describe('config: YAML values with colons', () => {
+  it('hints to quote a URL that ends with a colon', () => {
+    const text = `${MINIMAL}storage:\n  counters: redis://127.0.0.1:6379/0?prefix=spendgate-prod:\n`;
+
+    const { config, problems } = checkConfigText(text, {});
+
+    expect(config).toBeNull();
+    expect(problems).toEqual([
+      {
+        path: 'line 4:13',
+        message:
+          "Nested mappings are not allowed in compact mappings at line 4, column 13; quote values that contain ': ' or end with ':'",
+      },
+    ]);
+  });
+
+  it('reads the same URL quoted', () => {
+    const text = `${MINIMAL}storage:\n  counters: "redis://127.0.0.1:6379/0?prefix=spendgate-prod:"\n`;
+
+    const { config, problems } = checkConfigText(text, {});
+
+    expect(problems).toEqual([]);
+    expect(config?.storage.counters).toBe('redis://127.0.0.1:6379/0?prefix=spendgate-prod:');
   });
 });
 

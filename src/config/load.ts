@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 import { resolveChannels } from '../alert/schema.js';
 import { prepareConfig, type GatewayConfig } from './prepare.js';
+import { describeIssues, problemAt, type Problem } from './problems.js';
 
-export type Problem = { path: string; message: string };
+export type { Problem } from './problems.js';
 
 /** Reads, validates and prepares a config file; throws {@link ConfigError} listing every problem. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -15,9 +16,17 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ path: '(file)', message: (err as Error).message }]);
+    throw new ConfigError(file, [{ path: '(file)', message: unreadable(file, err) }]);
   }
   return loadConfigText(text, file, env);
+}
+
+/** Why a config file cannot be read, in words: a missing one says how to write one. */
+export function unreadable(file: string, err: unknown): string {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    return `no config file at ${resolve(file)}; write one with \`spendgate init\``;
+  }
+  return `cannot read ${resolve(file)}: ${(err as Error).message}`;
 }
 
 /** Validates config text (YAML or JSON) and prepares it; `file` names it in error messages. */
@@ -41,9 +50,13 @@ export function checkConfigText(
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
+      const message = e.message.split('\n')[0] ?? e.message;
       return {
         path: pos ? `line ${pos.line}:${pos.col}` : '(file)',
-        message: e.message.split('\n')[0] ?? e.message,
+        // A URL such as `redis://host/0?prefix=sg:` reads as a key: say what to do about it.
+        message: UNQUOTED_COLON.has(e.code)
+          ? `${message.replace(/:$/, '')}; ${QUOTE_HINT}`
+          : message,
       };
     });
     return { config: null, problems, warnings: [] };
@@ -54,90 +67,80 @@ export function checkConfigText(
   if (!result.success) {
     return {
       config: null,
-      problems: describeIssues(result.error.issues, doc, lineCounter),
+      problems: describeIssues(result.error.issues, raw, doc, lineCounter),
       warnings: [],
     };
   }
 
-  return { config: result.data, problems: [], warnings: collectWarnings(result.data, env) };
+  return {
+    config: result.data,
+    problems: [],
+    warnings: collectWarnings(result.data, env, (keys, message) =>
+      problemAt(keys, message, doc, lineCounter),
+    ),
+  };
 }
+
+/** YAML errors that an unquoted value with `: ` in it, or ending in `:`, causes. */
+const UNQUOTED_COLON = new Set(['BLOCK_AS_IMPLICIT_KEY', 'BLOCK_IN_FLOW']);
+const QUOTE_HINT = "quote values that contain ': ' or end with ':'";
 
 /** A short hash of the file's text, shown by `spendgate status` and logged on (re)load. */
 export function configVersion(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
-function describeIssues(
-  issues: readonly z.core.$ZodIssue[],
-  doc: ReturnType<typeof parseDocument>,
-  lineCounter: LineCounter,
-): Problem[] {
-  return issues.map((issue) => {
-    const keys = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-    const dotted = keys.length ? keys.join('.') : '(root)';
-    const node = findNode(doc, keys);
-    const at = node ? lineCounter.linePos(node) : null;
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
-    // A bad map key (an upstream name) says only "Invalid key in record"; its own issues say why.
-    if (issue.code === 'invalid_key') message = issue.issues.map((i) => i.message).join('; ');
-    return { path: at ? `${dotted} (line ${at.line})` : dotted, message };
-  });
-}
+type Warn = (keys: (string | number)[], message: string) => Problem;
 
-/** The source offset of the deepest node of `keys` present in the document. */
-function findNode(doc: ReturnType<typeof parseDocument>, keys: (string | number)[]): number | null {
-  for (let depth = keys.length; depth >= 0; depth--) {
-    const node = doc.getIn(keys.slice(0, depth), true) as
-      { range?: [number, number, number] } | undefined;
-    if (node && node.range) return node.range[0];
-  }
-  return null;
-}
-
-function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv): Problem[] {
+function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv, at: Warn): Problem[] {
   const warnings: Problem[] = [];
   for (const [name, upstream] of Object.entries(config.upstreams)) {
     if (upstream.api_key_env && !env[upstream.api_key_env]) {
-      warnings.push({
-        path: `upstreams.${name}.api_key_env`,
-        message: `environment variable ${upstream.api_key_env} is not set; requests to /${name} get 502 until it is`,
-      });
+      warnings.push(
+        at(
+          ['upstreams', name, 'api_key_env'],
+          `environment variable ${upstream.api_key_env} is not set; requests to /${name} get 502 until it is`,
+        ),
+      );
     }
   }
   config.admin.tokens.forEach((token, i) => {
     if (!env[token.token_env]) {
-      warnings.push({
-        path: `admin.tokens.${i}.token_env`,
-        message: `environment variable ${token.token_env} is not set; token "${token.name}" is disabled`,
-      });
+      warnings.push(
+        at(
+          ['admin', 'tokens', i, 'token_env'],
+          `environment variable ${token.token_env} is not set; token "${token.name}" is disabled`,
+        ),
+      );
     }
   });
-  warnUnknownChannels(config, warnings);
+  warnUnknownChannels(config, warnings, at);
   for (const problem of resolveChannels(config.channels ?? {}, env).problems) {
-    warnings.push({
-      path: problem.path,
-      message: `${problem.message}; this channel is disabled until it is set`,
-    });
+    // Channel problems are named `channels.<name>`; a name may itself hold dots.
+    const name = problem.path.replace(/^channels\./, '');
+    warnings.push(
+      at(['channels', name], `${problem.message}; this channel is disabled until it is set`),
+    );
   }
   return warnings;
 }
 
 /** Channel names used by budgets and guard rules that the `channels:` section does not define. */
-function warnUnknownChannels(config: ParsedConfig, warnings: Problem[]): void {
+function warnUnknownChannels(config: ParsedConfig, warnings: Problem[], at: Warn): void {
   const known = new Set(Object.keys(config.channels ?? {}));
-  const check = (path: string, names: readonly string[]): void => {
+  const check = (keys: (string | number)[], names: readonly string[], what = ''): void => {
     for (const name of names) {
       if (!known.has(name))
-        warnings.push({ path, message: `channel "${name}" is not defined in channels:` });
+        warnings.push(at(keys, `channel "${name}"${what} is not defined in channels:`));
     }
   };
+  // Budget alerts are sorted by threshold once parsed: the threshold says which one is meant.
   (config.budgets ?? []).forEach((b, i) =>
-    (b.alerts ?? []).forEach((a, j) => check(`budgets.${i}.alerts.${j}.channels`, a.channels)),
+    b.alerts.forEach((a) => check(['budgets', i, 'alerts'], a.channels, ` (alert at ${a.at}%)`)),
   );
-  (config.anomaly ?? []).forEach((r, i) => check(`anomaly.${i}.channels`, r.channels));
+  (config.anomaly ?? []).forEach((r, i) => check(['anomaly', i, 'channels'], r.channels));
   (config.circuit_breaker ?? []).forEach((r, i) =>
-    check(`circuit_breaker.${i}.channels`, r.channels),
+    check(['circuit_breaker', i, 'channels'], r.channels),
   );
-  check('alerting.admin_channels', config.alerting.admin_channels);
+  check(['alerting', 'admin_channels'], config.alerting.admin_channels);
 }

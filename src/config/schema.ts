@@ -27,7 +27,10 @@ export const listenSchema = z
 export const upstreamSchema = z
   .object({
     format: z.enum(['openai', 'anthropic', 'azure-openai']),
-    base_url: z.url({ protocol: /^https?$/ }),
+    base_url: z.url({
+      protocol: /^https?$/,
+      error: 'needs to start with http:// or https:// (e.g. https://api.openai.com)',
+    }),
     /** The environment variable holding the provider key; without it the client's key passes. */
     api_key_env: envName.optional(),
     /** @default 600s */

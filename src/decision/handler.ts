@@ -24,6 +24,9 @@ import { hasBody, hintsOf, originalRequest, rejectStatusOf } from './original.js
 /** The status recorded for a caller that left during a throttle delay (nginx's convention). */
 const CLIENT_CLOSED_STATUS = 499;
 
+/** Characters of an unknown upstream's name an error repeats. */
+const MAX_ECHOED_NAME = 100;
+
 /** Answers one decision call; every call that names a known upstream gets exactly one row. */
 export async function handleDecision(
   deps: ProxyDeps,
@@ -58,10 +61,13 @@ function routeOf(deps: ProxyDeps, uri: string, method: string): ProxyRoute {
   }
   if ('unknown' in route) {
     const known = [...deps.config.upstreams.keys()].map((n) => `/${n}`).join(', ');
-    throw new GatewayError(
-      'unknown_upstream',
-      `no upstream named "${route.unknown}"; configured: ${known}`,
-    );
+    // The name is echoed, also in x-spendgate-error-body: a long one must not make the answer's
+    // headers too large for the front proxy (nginx's buffer for them is 4-8 KB).
+    const name =
+      route.unknown.length > MAX_ECHOED_NAME
+        ? `${route.unknown.slice(0, MAX_ECHOED_NAME)}…`
+        : route.unknown;
+    throw new GatewayError('unknown_upstream', `no upstream named "${name}"; configured: ${known}`);
   }
   return route;
 }
@@ -120,6 +126,7 @@ async function decide(
       hold: admitted.hold,
       op: route.op,
       countedInput,
+      rates: asked.resolution.rates,
     });
     waiting = true;
     sendAllowed(res, admitted.headers);

@@ -39,7 +39,7 @@ function setup(opts: { maxWaiting?: number; maxFinished?: number; timeoutMs?: ()
       extend: () => Promise.resolve(true),
     };
     const record = new RequestRecord(id, clock.now(), { name: 'openai', provider: 'openai' }, '/');
-    return { deps, record, hold, op: 'chat', countedInput: 42 };
+    return { deps, record, hold, op: 'chat', countedInput: 42, rates: null };
   };
   const hold = (id: string): void => pending.hold(id, entry(id));
   return { clock, pending, hold, written, released };

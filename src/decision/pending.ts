@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { Hold } from '../engine/types.js';
 import type { ProxyDeps } from '../proxy/deps.js';
 import type { RequestRecord } from '../proxy/request-record.js';
+import type { Resolution } from '../pricing/index.js';
 import type { Operation } from '../providers/types.js';
 import { releaseUnreported } from './settle.js';
 
@@ -23,6 +24,8 @@ export type PendingDecision = {
   /** The metered operation, which names the shape of the usage object to expect. */
   readonly op: Operation;
   readonly countedInput: number;
+  /** The rates the decision reserved at (null: unpriced), to check a report before taking it. */
+  readonly rates: Resolution['rates'];
 };
 
 /** Why an id no longer waits for usage. */

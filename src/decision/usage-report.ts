@@ -11,6 +11,7 @@ import { toJson } from '../api/json.js';
 import { rowToExport } from '../api/row-json.js';
 import { GatewayError } from '../errors.js';
 import { picoToDecimal } from '../money/money.js';
+import { computeCost } from '../pricing/index.js';
 import type { ProxyDeps } from '../proxy/deps.js';
 import { usageOf } from '../proxy/request-body.js';
 import type { Finished } from './pending.js';
@@ -20,6 +21,9 @@ import { settleReported } from './settle.js';
 export const USAGE_PATH = '/v1/usage';
 
 const SHAPE = 'the body must be a JSON object: {"request_id", "model", "usage"}';
+
+/** The most one ledger row can cost: a signed 64-bit count of pico-dollars. */
+const MAX_ROW_COST_PICO = 2n ** 63n - 1n;
 
 /** Request ids are UUIDs; anything far longer is refused before it is looked up or echoed. */
 const MAX_ID_LENGTH = 128;
@@ -101,6 +105,20 @@ export async function handleUsageReport(
       'invalid_request',
       `"usage" holds no token counts in the ${shape} shape this upstream returns`,
     );
+  }
+
+  if (usage !== null && !failed && found.rates !== null) {
+    // A row holds at most 2^63 - 1 pico-dollars (a BIGINT); a dearer one would be refused by
+    // the ledger's database. No single request costs that much: the usage is wrong.
+    const cost = computeCost(usage, found.rates);
+    if (cost > MAX_ROW_COST_PICO) {
+      return sendJsonError(
+        res,
+        400,
+        'invalid_request',
+        `"usage" would cost $${picoToDecimal(cost)}, more than one request can be recorded at ($${picoToDecimal(MAX_ROW_COST_PICO)}); the decision keeps waiting`,
+      );
+    }
   }
 
   deps.decisions.take(report.requestId);

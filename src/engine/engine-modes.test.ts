@@ -229,6 +229,13 @@ describe('enforcer: kill switches', () => {
       reason: 'kill_switch',
       retryAfterSeconds: 5,
       headers: {},
+      refusal: {
+        kind: 'kill_switch',
+        dimension: 'org',
+        value: 'acme',
+        reason: null,
+        expiresAtMs: NOON + 5_000,
+      },
     });
     expect(later.allowed).toBe(true);
   });

@@ -107,6 +107,17 @@ describe('enforcer: stages and headers', () => {
         'ratelimit-policy': '"org-daily";q=100000000;w=86400',
         ratelimit: '"org-daily";r=500000;t=43200',
       },
+      // $1 asked, $0.50 left of $100: the figures the rejection message gives.
+      refusal: {
+        kind: 'budget',
+        name: 'org-daily',
+        scopeKeys: ['org'],
+        askedPico: usd('1'),
+        leftPico: usd('0.5'),
+        wholePico: usd('100'),
+        limitPico: usd('100'),
+        rejectAt: 100,
+      },
     });
   });
 

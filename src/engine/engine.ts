@@ -220,6 +220,13 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
             reason: 'kill_switch',
             retryAfterSeconds: retry ?? undefined,
             headers: {},
+            refusal: {
+              kind: 'kill_switch',
+              dimension: hit.dimension,
+              value: hit.value,
+              reason: hit.reason ?? null,
+              expiresAtMs: hit.expires_at ?? null,
+            },
           };
         }
       }

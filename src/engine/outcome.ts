@@ -18,10 +18,16 @@ import {
   type PolicyFigures,
 } from './headers.js';
 import type { Applied, Bucket } from './prepared.js';
-import type { Admission, Hold } from './types.js';
+import type { Admission, Hold, Refusal } from './types.js';
 
 /** One refusing policy, as a rejection reports it. */
-type Refusal = { reason: Reason; retry: number; figures: PolicyFigures; budget?: string };
+type Candidate = {
+  reason: Reason;
+  retry: number;
+  figures: PolicyFigures;
+  budget?: string;
+  refusal: Refusal;
+};
 
 const SEVERITY = { allow: 0, warn: 1, throttle: 2 } as const;
 
@@ -43,20 +49,22 @@ export function rejectionOf(
   nowMs: number,
 ): Admission {
   // Several policies may refuse; the client must wait for the one that clears last.
-  let worst: Refusal | null = null;
+  let worst: Candidate | null = null;
   for (const index of result.rejected) {
     const item = items[index] as ReserveItem;
     const policy = applied[index] as Applied;
-    let candidate: Refusal;
+    let candidate: Candidate;
     if ('budget' in policy) {
       const { budget } = policy.budget;
-      const decision = checkCostBudget(
-        result.states[index] as BudgetState,
-        budget,
-        item.kind === 'budget' ? item.amount : 0n,
-        policy.window,
-        nowMs,
-      );
+      const state = result.states[index] as BudgetState;
+      const asked = item.kind === 'budget' ? item.amount : 0n;
+      const decision = checkCostBudget(state, budget, asked, policy.window, nowMs);
+      // A refusing budget has a reject stage: the limit, or the threshold of a stage below
+      // 100% (reaching it is refused). What the period can still hold is under that bound.
+      const reject = budget.allStages.find((s) => s.do === 'reject');
+      const whole =
+        reject !== undefined && reject.at < 100 ? reject.thresholdPico : budget.limitPico;
+      const left = whole - state.committed - state.reserved;
       candidate = {
         reason: 'budget_exceeded',
         retry: decision.retryAfterSeconds,
@@ -69,13 +77,32 @@ export function rejectionOf(
           policy.window.endMs,
           nowMs,
         ),
+        refusal: {
+          kind: 'budget',
+          name: budget.name,
+          scopeKeys: Object.keys(budget.scope),
+          askedPico: asked,
+          leftPico: left > 0n ? left : 0n,
+          wholePico: whole,
+          limitPico: budget.limitPico,
+          rejectAt: reject?.at ?? 100,
+        },
       };
     } else {
       const decision = result.states[index] as TokenBucketDecision;
+      const { bucket } = policy;
       candidate = {
-        reason: BUCKET_REASONS[policy.bucket.kind],
+        reason: BUCKET_REASONS[bucket.kind],
         retry: decision.retryAfterSeconds,
-        figures: bucketFigures(policy.bucket, decision),
+        figures: bucketFigures(bucket, decision),
+        refusal: {
+          kind: 'rate_limit',
+          name: bucket.limit.name,
+          scopeKeys: Object.keys(bucket.limit.scope),
+          bucket: bucket.kind,
+          asked: item.kind === 'bucket' ? item.cost : 0,
+          capacity: bucket.config.capacity,
+        },
       };
     }
     if (worst === null || candidate.retry > worst.retry) worst = candidate;
@@ -91,6 +118,7 @@ export function rejectionOf(
     retryAfterSeconds: worst.retry,
     headers,
     ...(worst.budget !== undefined ? { budget: worst.budget } : {}),
+    refusal: worst.refusal,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Ledger, SpendRow } from '../ledger/ledger.js';
 import type { Logger } from '../log/logger.js';
 import type { BudgetItem, CounterStore } from '../store/store.js';
 import { createEnforcer, type Enforcer } from './engine.js';
+import { loadKillSwitches } from './kill-switch-sync.js';
 
 /** What a start restores from the ledger, and into what. */
 export type RestoreTarget = {
@@ -82,7 +83,7 @@ async function restore(target: RestoreTarget, startedMs: number, late: boolean):
   const { enforcer, ledger, store, clock, config } = target;
   // Rows spooled before this start (an outage, then a crash) are part of the past spend.
   await spoolWritten(ledger);
-  enforcer.setKillSwitches(await ledger.killSwitches.load());
+  await loadKillSwitches(ledger, enforcer);
 
   const nowMs = clock.now();
   const fromMs = enforcer.seedSinceMs(nowMs);

@@ -47,4 +47,40 @@ export type Admission =
       readonly retryAfterSeconds: number | undefined;
       readonly headers: Record<string, string>;
       readonly budget?: string;
+      /** What refused, for the words of the rejection; absent for a store failure. */
+      readonly refusal?: Refusal;
+    };
+
+/** The policy that refused a request, with the figures its rejection message gives. */
+export type Refusal =
+  | {
+      readonly kind: 'budget';
+      readonly name: string;
+      /** The budget's scope dimensions (`org`, `tag:app`): the message names only these. */
+      readonly scopeKeys: readonly string[];
+      /** The request's worst case, as reserved. */
+      readonly askedPico: Pico;
+      /** What the budget could still hold this period (committed and reserved taken off). */
+      readonly leftPico: Pico;
+      /** The most one period can hold: the limit, or the threshold of a reject stage below 100%. */
+      readonly wholePico: Pico;
+      readonly limitPico: Pico;
+      /** The reject stage, in percent of the limit. */
+      readonly rejectAt: number;
+    }
+  | {
+      readonly kind: 'rate_limit';
+      readonly name: string;
+      readonly scopeKeys: readonly string[];
+      readonly bucket: 'tpm' | 'tpd' | 'rpm';
+      /** Tokens (or 1 request) the request asked for, and the bucket's whole size. */
+      readonly asked: number;
+      readonly capacity: number;
+    }
+  | {
+      readonly kind: 'kill_switch';
+      readonly dimension: string;
+      readonly value: string;
+      readonly reason: string | null;
+      readonly expiresAtMs: number | null;
     };

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { scopeSchema } from './schema.js';
 import { durationSchema } from '../config/duration.js';
+import { whenValid } from '../config/when-valid.js';
 import type { Pico } from '../money/money.js';
 
 /** A guard rule's scope: `{ org: "*" }` makes one instance per distinct org. */
@@ -212,6 +213,7 @@ const anomalyRuleSchema = z
   .refine((r) => r.window > 0 && r.baseline > r.window, {
     message: 'baseline must be longer than window, and window above zero',
     path: ['baseline'],
+    when: whenValid('window', 'baseline'),
   });
 
 /** The `anomaly:` section: one rule or a list of them. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
+import { whenValid } from '../config/when-valid.js';
 import { exceeds, guardScopeSchema, oneOrMany, reaches, type SpendRates } from './anomaly.js';
 
 /** How long a half-open breaker waits for its probe to settle before letting another through. */
@@ -31,12 +32,18 @@ const circuitBreakerRuleSchema = z
   .strict()
   .refine((r) => r.max_usd_per_minute !== undefined || r.baseline_multiplier !== undefined, {
     message: 'a circuit breaker needs max_usd_per_minute or baseline_multiplier',
+    when: whenValid('max_usd_per_minute', 'baseline_multiplier'),
   })
   .refine((r) => r.window > 0 && r.baseline > r.window, {
     message: 'baseline must be longer than window, and window above zero',
     path: ['baseline'],
+    when: whenValid('window', 'baseline'),
   })
-  .refine((r) => r.cooldown >= 1_000, { message: 'cooldown is at least 1s', path: ['cooldown'] });
+  .refine((r) => r.cooldown >= 1_000, {
+    message: 'cooldown is at least 1s',
+    path: ['cooldown'],
+    when: whenValid('cooldown'),
+  });
 
 /** The `circuit_breaker:` section: one rule or a list of them. */
 export const circuitBreakerSchema = oneOrMany(circuitBreakerRuleSchema);

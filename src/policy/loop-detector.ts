@@ -5,6 +5,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { durationSchema } from '../config/duration.js';
+import { whenValid } from '../config/when-valid.js';
 import { guardScopeSchema, oneOrMany } from './anomaly.js';
 
 const loopRuleSchema = z
@@ -24,7 +25,11 @@ const loopRuleSchema = z
     channels: z.array(z.string()).default([]),
   })
   .strict()
-  .refine((r) => r.window > 0, { message: 'window must be above zero', path: ['window'] });
+  .refine((r) => r.window > 0, {
+    message: 'window must be above zero',
+    path: ['window'],
+    when: whenValid('window'),
+  });
 
 /** The `loop_detection:` section: one rule or a list of them. */
 export const loopDetectionSchema = oneOrMany(loopRuleSchema);

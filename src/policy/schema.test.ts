@@ -19,18 +19,57 @@ describe('policy schema: budgets', () => {
     expect(b?.maxAfterPico).toBe(10_000_000_000_000n);
   });
 
-  it('sorts stages and computes thresholds exactly', () => {
+  it('computes stage thresholds exactly', () => {
     const [b] = budgetsSchema.parse([
       {
         ...base,
         actions: [
-          { at: 100, do: 'reject' },
           { at: 80.5, do: 'warn' },
+          { at: 100, do: 'reject' },
         ],
       },
     ]);
 
     expect(b?.stages.map((s) => [s.at, s.thresholdPico])).toEqual([[80.5, 8_050_000_000_000n]]);
+  });
+
+  it('refuses stages out of order, twice at one percentage, or beyond 100%', () => {
+    const result = budgetsSchema.safeParse([
+      {
+        ...base,
+        actions: [
+          { at: 100, do: 'reject' },
+          { at: 80, do: 'warn' },
+        ],
+      },
+      {
+        ...base,
+        name: 'twice',
+        actions: [
+          { at: 80, do: 'warn' },
+          { at: 80, do: 'reject' },
+        ],
+      },
+      { ...base, name: 'beyond', actions: [{ at: 120, do: 'reject' }], alerts: [] },
+      { ...base, name: 'alert', alerts: [{ at: 150, channels: ['finance'] }] },
+    ]);
+
+    expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['0.actions.1.at', 'stages go lowest first: 80% comes after 100%'],
+      ['1.actions.1.at', 'two stages at 80%: each stage needs its own percentage'],
+      ['2.actions.0.at', 'a percentage of the limit: above 0 and at most 100'],
+      ['3.alerts.0.at', 'a percentage of the limit: above 0 and at most 100'],
+    ]);
+  });
+
+  it('reports a duplicate name even when the duplicate has other mistakes', () => {
+    const result = budgetsSchema.safeParse([base, { ...base, period: '2d', limit_usd: 'ten' }]);
+
+    expect(result.error?.issues.map((i) => [i.path.join('.'), i.code])).toEqual([
+      ['1.limit_usd', 'invalid_type'],
+      ['1.period', 'invalid_value'],
+      ['1.name', 'custom'],
+    ]);
   });
 
   it('matches scopes over dimensions and tags', () => {

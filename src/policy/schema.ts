@@ -4,6 +4,7 @@
  * thresholds, compiled scope matchers and a memoized period window.
  */
 import { z } from 'zod';
+import { whenList, whenValid } from '../config/when-valid.js';
 import { usdToPico, type Pico } from '../money/money.js';
 import { compileScope, isScopeKey, type ScopeMatcher } from './scope.js';
 import {
@@ -24,7 +25,9 @@ export const scopeSchema = z
   )
   .default({});
 
-const percentSchema = z.number().positive().max(1000);
+// docs/budgets.md: stages and alerts are percentages of the limit; none lies beyond it.
+const PERCENT_RANGE = 'a percentage of the limit: above 0 and at most 100';
+const percentSchema = z.number().gt(0, PERCENT_RANGE).max(100, PERCENT_RANGE);
 
 const actionSchema = z
   .object({
@@ -36,15 +39,41 @@ const actionSchema = z
   .refine((a) => a.do !== 'throttle' || a.delay_ms !== undefined, {
     message: 'a throttle stage needs delay_ms: [low, high]',
     path: ['delay_ms'],
+    when: whenValid('do', 'delay_ms'),
   })
   .refine((a) => a.do === 'throttle' || a.delay_ms === undefined, {
     message: 'delay_ms belongs to throttle stages only',
     path: ['delay_ms'],
+    when: whenValid('do', 'delay_ms'),
   })
   .refine((a) => a.delay_ms === undefined || a.delay_ms[0] <= a.delay_ms[1], {
     message: 'delay_ms is [low, high] with low <= high',
     path: ['delay_ms'],
+    when: whenValid('delay_ms'),
   });
+
+/**
+ * Stages are written lowest first, each at its own percentage: the throttle band runs from a
+ * stage to the next one written, so a list out of order would not mean what it seems to.
+ */
+function stagesInOrder(actions: readonly unknown[], ctx: z.RefinementCtx): void {
+  let previous: number | null = null;
+  actions.forEach((action, i) => {
+    const at = (action as { at?: unknown } | null)?.at;
+    if (typeof at !== 'number') return;
+    if (previous !== null && at <= previous) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'at'],
+        message:
+          at === previous
+            ? `two stages at ${at}%: each stage needs its own percentage`
+            : `stages go lowest first: ${at}% comes after ${previous}%`,
+      });
+    }
+    previous = Math.max(previous ?? at, at);
+  });
+}
 
 const alertSchema = z
   .object({ at: percentSchema, channels: z.array(z.string().min(1)).min(1) })
@@ -65,7 +94,7 @@ const budgetInputSchema = z
     timezone: z.string().refine(isValidTimezone, 'not an IANA time zone').default('UTC'),
     /** @default 1970-01-01 */
     anchor: anchorSchema.default('1970-01-01'),
-    actions: z.array(actionSchema).min(1).optional(),
+    actions: z.array(actionSchema).min(1).superRefine(stagesInOrder, { when: whenList }).optional(),
     alerts: z.array(alertSchema).optional(),
     /** @default enforce */
     mode: z.enum(['enforce', 'shadow']).default('enforce'),
@@ -90,7 +119,10 @@ const rateLimitInputSchema = z
       r.tokens_per_minute !== undefined ||
       r.tokens_per_day !== undefined ||
       r.requests_per_minute !== undefined,
-    { message: 'a rate limit needs tokens_per_minute, tokens_per_day or requests_per_minute' },
+    {
+      message: 'a rate limit needs tokens_per_minute, tokens_per_day or requests_per_minute',
+      when: whenValid('tokens_per_minute', 'tokens_per_day', 'requests_per_minute'),
+    },
   );
 
 /** One enforcement stage of a budget, with its threshold precomputed. */
@@ -215,9 +247,12 @@ function prepareBudget(input: z.output<typeof budgetInputSchema>): Budget {
   };
 }
 
-function uniqueNames(list: readonly { name: string }[], ctx: z.RefinementCtx): void {
+// Runs even when items failed (see whenValid), so an item may be anything the file holds.
+function uniqueNames(list: readonly unknown[], ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
-  list.forEach((item, i) => {
+  list.forEach((entry, i) => {
+    const item = entry as { name?: unknown } | null;
+    if (typeof item?.name !== 'string') return;
     if (seen.has(item.name)) {
       ctx.addIssue({ code: 'custom', message: `duplicate name "${item.name}"`, path: [i, 'name'] });
     }
@@ -228,13 +263,13 @@ function uniqueNames(list: readonly { name: string }[], ctx: z.RefinementCtx): v
 /** The `budgets:` section: an array of budgets with unique names, prepared for the engine. */
 export const budgetsSchema = z
   .array(budgetInputSchema)
-  .superRefine(uniqueNames)
+  .superRefine(uniqueNames, { when: whenList })
   .transform((list) => list.map(prepareBudget));
 
 /** The `rate_limits:` section: an array of rate limits with unique names. */
 export const rateLimitsSchema = z
   .array(rateLimitInputSchema)
-  .superRefine(uniqueNames)
+  .superRefine(uniqueNames, { when: whenList })
   .transform((list) =>
     list.map((r): RateLimit => ({
       name: r.name,

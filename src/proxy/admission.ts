@@ -7,6 +7,7 @@ import { emptyUsage } from '../providers/types.js';
 import type { ProxyDeps } from './deps.js';
 import type { RequestRecord } from './request-record.js';
 import { publishGuardEvents } from './guard-events.js';
+import { refusalMessage, type Counted } from './refusal-message.js';
 
 const SEVERITY = { allow: 0, warn: 1, throttle: 2 } as const;
 
@@ -63,7 +64,7 @@ export async function admit(
     deps,
     record,
     dims,
-    { costPico: reservation, tokens: counted.input + counted.maxOutput, ...request },
+    { costPico: reservation, tokens: counted.input + counted.maxOutput, ...request, counted },
     signal,
   );
 }
@@ -86,7 +87,7 @@ async function admitReservation(
   deps: ProxyDeps,
   record: RequestRecord,
   dims: RequestDims,
-  ask: { costPico: bigint; tokens: number; path: string; body: unknown },
+  ask: { costPico: bigint; tokens: number; path: string; body: unknown; counted?: Counted },
   signal: AbortSignal,
 ): Promise<Admitted> {
   const row = record.row;
@@ -108,7 +109,7 @@ async function admitReservation(
   }
   const admission = await deps.enforcer.admit({ dims, costPico: ask.costPico, tokens: ask.tokens });
 
-  if (!admission.allowed) throw rejection(deps, record, admission);
+  if (!admission.allowed) throw rejection(deps, record, admission, ask.counted);
   if (admission.failOpen) record.flag('fail_open');
   for (const name of admission.shadowRejected) {
     record.flag('shadow_rejected');
@@ -191,12 +192,14 @@ function rejection(
   deps: ProxyDeps,
   record: RequestRecord,
   admission: Extract<Admission, { allowed: false }>,
+  counted?: Counted,
 ): GatewayError {
   const row = record.row;
-  const what = admission.budget
-    ? `${MESSAGES[admission.reason] ?? admission.reason}: "${admission.budget}"`
-    : (MESSAGES[admission.reason] ?? admission.reason);
-  const message = `${what} for org "${row.org}", team "${row.team}", user "${row.user}"`;
+  // Guard and store refusals have no scope of their own: they name the whole tenant.
+  const tenant = `org "${row.org}", team "${row.team}", user "${row.user}"`;
+  const message = admission.refusal
+    ? refusalMessage(admission.refusal, dimsOf(record), counted)
+    : `${MESSAGES[admission.reason] ?? admission.reason} for ${tenant}`;
   deps.events.record('rejection', message, {
     scope: { org: row.org, team: row.team, user: row.user },
     data: { reason: admission.reason, budget: admission.budget ?? null, request_id: row.requestId },

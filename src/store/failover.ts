@@ -10,6 +10,12 @@
  * Either way a reservation is settled where it was made: a local one in its local store (its
  * commit then joins the next batch for Redis), a Redis one in Redis, queued until Redis answers
  * when it cannot be sent now. Settles carry a hold marker, so a replayed one never counts twice.
+ *
+ * A Redis that restarts without persistence comes back empty: budgets would start again from
+ * zero while the gateways run. So each instance's committed spend last seen is kept as a floor,
+ * put back (as a seed, which only ever raises a counter) whenever the connection is made again,
+ * before anything else is sent; and a commit whose hold marker is gone although it was never
+ * sent before is added again as an outside charge, since its reservation was lost with the data.
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
@@ -36,6 +42,8 @@ export type FailoverOptions = {
   readonly probeIntervalMs?: number;
   /** How long the first call waits for the first connection. @default 1000 */
   readonly connectWaitMs?: number;
+  /** Why the connection is not up (a refused password...), for the `store.down` line. */
+  readonly connectionProblem?: () => string | null;
 };
 
 /** A Redis settle that could not be sent, replayed in order once Redis answers. */
@@ -43,12 +51,20 @@ type PendingSettle = {
   readonly reservation: Reservation;
   readonly actual: readonly (Pico | number)[] | null;
   readonly nowMs: number;
+  /** Sent once with no answer: it may have landed, so a missing marker proves nothing. */
+  readonly sent: boolean;
 };
 
 type Outage = { readonly sinceMs: number; readonly local: MemoryStore; readonly reason: string };
 
-/** Last counters seen per budget instance, the starting point of local counters in an outage. */
-type KnownCounters = { committed: Pico; expiresAtMs: number };
+/**
+ * Last counters seen per budget instance: committed plus reserved, the starting point of local
+ * counters in an outage; and the committed spend alone, the floor put back after Redis lost it.
+ */
+type KnownCounters = { committed: Pico; floor: Pico; expiresAtMs: number };
+
+/** Seeds sent at once when floors are put back. */
+const RESEED_CHUNK = 200;
 
 /** Enough instances for every live budget of a large fleet; older ones are forgotten first. */
 const KNOWN_LIMIT = 100_000;
@@ -83,6 +99,10 @@ export class FailoverStore implements CounterStore {
   #flushing: Promise<void> | null = null;
   /** A batch sent but not known to have landed: retried as it is, under the same id. */
   #unsentBatch: { id: string; charges: AppliedCharge[] } | null = null;
+  /** Reservations already committed or released here: a second settle is a no-op. */
+  readonly #settled = new WeakSet<Reservation>();
+  /** Floors being put back after a reconnect; every Redis call waits for it. */
+  #reseeding: Promise<void> | null = null;
   #closed = false;
 
   constructor(options: FailoverOptions) {
@@ -94,7 +114,15 @@ export class FailoverStore implements CounterStore {
     // Requests that arrive while the first connection is being made wait for it (briefly)
     // instead of starting the gateway in an outage.
     this.#started = this.#remote.waitReady(options.connectWaitMs ?? 1_000).then((ready) => {
-      if (!ready) this.#goDown(new Error('no connection to Redis'), this.#clock.now());
+      if (ready) return;
+      const why = options.connectionProblem?.() ?? null;
+      const reason = why === null ? 'no connection to Redis' : `no connection to Redis: ${why}`;
+      this.#goDown(new Error(reason), this.#clock.now());
+    });
+    // Set synchronously on 'ready', before any command can go out on the new connection.
+    // During an outage the recovery puts the floors back itself, before its replays.
+    this.#remote.onReconnect(() => {
+      if (this.#outage === null) void this.#reseedFloors();
     });
   }
 
@@ -105,6 +133,7 @@ export class FailoverStore implements CounterStore {
 
   async reserve(items: readonly ReserveItem[], nowMs: number): Promise<ReserveResult> {
     await this.#started;
+    if (this.#reseeding !== null) await this.#reseeding;
     if (this.#outage === null) {
       try {
         const result = await this.#remote.reserve(items, nowMs);
@@ -115,7 +144,12 @@ export class FailoverStore implements CounterStore {
         // The reserve may have landed before the answer was lost: give it back once Redis is
         // reachable (a no-op if it never landed).
         if (err.maybeReserved) {
-          this.#pendingSettles.push({ reservation: err.maybeReserved, actual: null, nowMs });
+          this.#pendingSettles.push({
+            reservation: err.maybeReserved,
+            actual: null,
+            nowMs,
+            sent: true,
+          });
         }
         this.#goDown(err, nowMs);
       }
@@ -133,6 +167,10 @@ export class FailoverStore implements CounterStore {
     actual: readonly (Pico | number)[],
     nowMs: number,
   ): Promise<readonly (BudgetState | null)[]> {
+    const nothing = reservation.items.map(() => null);
+    // Settled once only, even when two exits of a request race to settle it.
+    if (this.#settled.has(reservation)) return nothing;
+    this.#settled.add(reservation);
     const local = this.#localOf.get(reservation);
     if (local !== undefined) {
       this.#localOf.delete(reservation);
@@ -142,21 +180,27 @@ export class FailoverStore implements CounterStore {
       return after;
     }
 
+    if (this.#reseeding !== null) await this.#reseeding;
     if (this.#outage === null) {
       try {
-        const after = await this.#remote.commit(reservation, actual, nowMs);
-        this.#rememberAfter(reservation.items, after);
+        const { applied, after } = await this.#remote.settleTracked(reservation, actual, nowMs);
+        if (applied) this.#rememberAfter(reservation.items, after);
+        else this.#chargeLost(reservation.items, actual);
         return after;
       } catch (err) {
         if (!(err instanceof StoreUnreachableError)) throw err;
         this.#goDown(err, nowMs);
+        this.#pendingSettles.push({ reservation, actual, nowMs, sent: true });
+        return nothing;
       }
     }
-    this.#pendingSettles.push({ reservation, actual, nowMs });
-    return reservation.items.map(() => null);
+    this.#pendingSettles.push({ reservation, actual, nowMs, sent: false });
+    return nothing;
   }
 
   async release(reservation: Reservation, nowMs: number): Promise<void> {
+    if (this.#settled.has(reservation)) return;
+    this.#settled.add(reservation);
     const local = this.#localOf.get(reservation);
     if (local !== undefined) {
       this.#localOf.delete(reservation);
@@ -173,7 +217,8 @@ export class FailoverStore implements CounterStore {
         this.#goDown(err, nowMs);
       }
     }
-    this.#pendingSettles.push({ reservation, actual: null, nowMs });
+    // A release that never landed needs no proof either way: nothing it held is spent.
+    this.#pendingSettles.push({ reservation, actual: null, nowMs, sent: true });
   }
 
   async snapshot(): Promise<readonly InstanceSnapshot[]> {
@@ -194,6 +239,7 @@ export class FailoverStore implements CounterStore {
     if (this.#outage === null) {
       try {
         await this.#remote.seed(key, committed, expiresAtMs);
+        this.#raiseFloor(key, committed, expiresAtMs);
         return;
       } catch (err) {
         if (!(err instanceof StoreUnreachableError)) throw err;
@@ -208,6 +254,7 @@ export class FailoverStore implements CounterStore {
   }
 
   async sweep(nowMs: number): Promise<number> {
+    for (const [key, known] of this.#known) if (known.expiresAtMs <= nowMs) this.#known.delete(key);
     const local = this.#outage?.local;
     const dropped = local === undefined ? 0 : await local.sweep(nowMs);
     if (this.#outage !== null) return dropped;
@@ -267,14 +314,20 @@ export class FailoverStore implements CounterStore {
     this.#probing = true;
     try {
       await this.#remote.ping();
+      // Before anything else lands: a Redis that restarted empty gets its spend back first, so
+      // the additions below are added to it rather than taken into a seed's maximum.
+      const floors = await this.#putFloorsBack();
       let replayed = 0;
       while (this.#pendingSettles.length > 0) {
         const settle = this.#pendingSettles[0] as PendingSettle;
-        await this.#unlessBroken('settle', () =>
-          settle.actual === null
-            ? this.#remote.release(settle.reservation, settle.nowMs)
-            : this.#remote.commit(settle.reservation, settle.actual, settle.nowMs),
-        );
+        await this.#unlessBroken('settle', async () => {
+          const { reservation, actual, nowMs } = settle;
+          const { applied } = await this.#remote.settleTracked(reservation, actual, nowMs);
+          // Never sent, yet its marker is gone: the reservation was lost with Redis's data.
+          if (!applied && !settle.sent && actual !== null) {
+            this.#chargeLost(reservation.items, actual);
+          }
+        });
         this.#pendingSettles.shift();
         replayed++;
       }
@@ -298,6 +351,7 @@ export class FailoverStore implements CounterStore {
           down_ms: Date.now() - outage.sinceMs,
           replayed_settles: replayed,
           reconciled_counters: reconciled,
+          floors_restored: floors,
         },
         'counter store reachable again',
       );
@@ -332,6 +386,7 @@ export class FailoverStore implements CounterStore {
     if (this.#flushing !== null) return this.#flushing;
     this.#flushing = (async () => {
       try {
+        if (this.#reseeding !== null) await this.#reseeding;
         // Charges added while a batch is in flight go in the next round of this loop.
         while (this.#outage === null && (this.#charges.size > 0 || this.#unsentBatch !== null)) {
           await this.#unlessBroken('reconcile', () => this.#sendCharges());
@@ -386,6 +441,7 @@ export class FailoverStore implements CounterStore {
       // Open reservations count as spent locally: they settle in Redis, out of local sight.
       const charged = result.ok ? item.amount : 0n;
       this.#know(item.key, state.committed + state.reserved + charged, item.expiresAtMs);
+      this.#raiseFloor(item.key, state.committed, item.expiresAtMs);
     });
   }
 
@@ -394,17 +450,75 @@ export class FailoverStore implements CounterStore {
       const state = after[i];
       if (item.kind === 'budget' && state) {
         this.#know(item.key, state.committed + state.reserved, item.expiresAtMs);
+        this.#raiseFloor(item.key, state.committed, item.expiresAtMs);
       }
     });
   }
 
   #know(key: string, committed: Pico, expiresAtMs: number): void {
+    const floor = this.#known.get(key)?.floor ?? 0n;
     this.#known.delete(key);
-    this.#known.set(key, { committed, expiresAtMs });
+    this.#known.set(key, { committed, floor, expiresAtMs });
     if (this.#known.size > KNOWN_LIMIT) {
       const oldest = this.#known.keys().next().value;
       if (oldest !== undefined) this.#known.delete(oldest);
     }
+  }
+
+  /** Committed spend only grows within a period: the most seen is a floor for the instance. */
+  #raiseFloor(key: string, committed: Pico, expiresAtMs: number): void {
+    const known = this.#known.get(key);
+    if (known === undefined) this.#know(key, committed, expiresAtMs);
+    const entry = this.#known.get(key) as KnownCounters;
+    if (committed > entry.floor) entry.floor = committed;
+  }
+
+  /**
+   * A commit whose reservation was lost with Redis's data: its marker was gone on the first
+   * try, so it counted nothing. Its amounts go to Redis as an outside charge instead.
+   */
+  #chargeLost(items: readonly ReserveItem[], actual: readonly (Pico | number)[]): void {
+    this.#addCharges(items, actual);
+    if (this.#outage === null) void this.#flushCharges();
+  }
+
+  /** Puts floors back after a reconnect with no outage seen; calls made meanwhile wait for it. */
+  #reseedFloors(): Promise<void> {
+    this.#reseeding ??= this.#putFloorsBack()
+      .then((floors) => {
+        this.#logger.info(
+          { event: 'store.reconnected', floors_restored: floors },
+          'counter store connection made again; committed spend last seen sent back to it',
+        );
+      })
+      .catch((err: unknown) => {
+        // No answer: an outage, whose recovery puts the floors back before anything else.
+        if (err instanceof StoreUnreachableError) this.#goDown(err, this.#clock.now());
+      })
+      .finally(() => {
+        this.#reseeding = null;
+      });
+    return this.#reseeding;
+  }
+
+  /**
+   * Seeds every live instance with the committed spend last seen. A seed only raises a counter,
+   * so after a restart that kept the data this changes nothing; after one that lost it, budgets
+   * go on from where they were instead of from zero.
+   */
+  async #putFloorsBack(): Promise<number> {
+    const nowMs = this.#clock.now();
+    const live = [...this.#known].filter(([, k]) => k.floor > 0n && k.expiresAtMs > nowMs);
+    for (let i = 0; i < live.length; i += RESEED_CHUNK) {
+      await Promise.all(
+        live
+          .slice(i, i + RESEED_CHUNK)
+          .map(([key, k]) =>
+            this.#unlessBroken('floor', () => this.#remote.seed(key, k.floor, k.expiresAtMs)),
+          ),
+      );
+    }
+    return live.length;
   }
 }
 

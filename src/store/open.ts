@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import { FailoverStore } from './failover.js';
 import { MemoryStore } from './memory.js';
-import { connectRedis } from './redis-connection.js';
+import { connectionProblem, connectRedis } from './redis-connection.js';
 import { parseRedisCountersUrl, type RedisCountersSpec } from './redis-url.js';
 import { RedisStore } from './redis.js';
 import type { CounterStore } from './store.js';
@@ -27,7 +27,8 @@ export function openCounterStore(spec: string, options: OpenCounterStoreOptions)
   } catch (err) {
     throw new Error(`storage.counters: ${(err as Error).message}`);
   }
-  const remote = new RedisStore(connectRedis(parsed), {
+  const redis = connectRedis(parsed);
+  const remote = new RedisStore(redis, {
     prefix: parsed.prefix,
     clock: parsed.clock,
     callerClock: options.clock,
@@ -38,5 +39,6 @@ export function openCounterStore(spec: string, options: OpenCounterStoreOptions)
     rule: options.onStoreDown,
     logger: options.logger,
     clock: options.clock,
+    connectionProblem: () => connectionProblem(redis),
   });
 }

@@ -12,8 +12,9 @@ describe('pico-dollars as Lua-safe integer pairs', () => {
     expect(fromParts(-1, 999_999)).toBe(-1n);
   });
 
-  it('refuses an amount whose micro-dollars a double cannot hold exactly', () => {
-    expect(() => toParts(2n ** 53n * 1_000_000n)).toThrow(RangeError);
+  it('bounds an amount whose micro-dollars a double cannot hold exactly, instead of throwing', () => {
+    expect(toParts(2n ** 53n * 1_000_000n)).toEqual(['9007199254740991', '0']);
+    expect(toParts(-(10n ** 30n))).toEqual(['-9007199254740991', '0']);
     expect(toParts((2n ** 53n - 1n) * 1_000_000n)).toEqual(['9007199254740991', '0']);
   });
 });

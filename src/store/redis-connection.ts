@@ -21,7 +21,30 @@ export function connectRedis(spec: RedisCountersSpec): Redis {
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
   });
   // Connection errors also fail the commands in flight, which the failover store logs once per
-  // outage; unheard, the event would print a line for every reconnect attempt.
-  redis.on('error', () => undefined);
+  // outage; unheard, the event would print a line for every reconnect attempt. The last one is
+  // kept: it says why there is no connection.
+  redis.on('error', (err: Error) => LAST_ERRORS.set(redis, err));
+  redis.on('ready', () => LAST_ERRORS.delete(redis));
   return redis;
+}
+
+const LAST_ERRORS = new WeakMap<Redis, Error>();
+
+// Redis's own words for a refused login (WRONGPASS from ACLs, ERR invalid password before 6,
+// NOAUTH when a password is required and none was given).
+const AUTH_FAILED = /WRONGPASS|invalid password|NOAUTH|invalid username-password/i;
+
+/**
+ * Why a connection is not up, in words, from the last error it had: a refused login says
+ * "authentication failed" (the password is never in Redis's reply); null when none is known.
+ */
+export function connectionProblem(redis: Redis): string | null {
+  const err = LAST_ERRORS.get(redis);
+  if (err === undefined) return null;
+  const text = err.message.trim();
+  if (AUTH_FAILED.test(text)) {
+    return `authentication failed (${text}); check the user and password in storage.counters`;
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  return code && !text.includes(code) ? `${code}: ${text}` : text;
 }

@@ -3,13 +3,13 @@ import { checkConfigText } from '../config/load.js';
 import { parseRedisCountersUrl } from './redis-url.js';
 
 describe('redis counters URL', () => {
-  it('defaults to port 6379, database 0, the spendgate: prefix, 50 ms and Redis time', () => {
+  it('defaults to port 6379, database 0, the spendgate: prefix, 250 ms and Redis time', () => {
     const spec = parseRedisCountersUrl('redis://cache.internal');
 
     expect(spec).toEqual({
       connection: { host: 'cache.internal', port: 6379, db: 0 },
       prefix: 'spendgate:',
-      timeoutMs: 50,
+      timeoutMs: 250,
       clock: 'redis',
     });
   });

@@ -9,7 +9,7 @@ export type RedisCountersSpec = {
   readonly connection: RedisOptions;
   /** Starts every key, so deployments and tests can share one Redis. @default spendgate: */
   readonly prefix: string;
-  /** How long one command may take before Redis counts as down. @default 50 */
+  /** How long one command may take before Redis counts as down. @default 250 */
   readonly timeoutMs: number;
   /** Whose time refills token buckets; see `RedisStoreOptions.clock`. @default redis */
   readonly clock: 'redis' | 'caller';
@@ -18,7 +18,9 @@ export type RedisCountersSpec = {
 /** The default key prefix. */
 export const DEFAULT_REDIS_PREFIX = 'spendgate:';
 
-const DEFAULT_TIMEOUT_MS = 50;
+// 50 ms was seen to expire on a loaded 2-core machine with Redis up (bench/replicas.ts), which
+// turned busy moments into outages; a dead Redis fails at once whatever the deadline.
+const DEFAULT_TIMEOUT_MS = 250;
 const QUERY_FIELDS = new Set(['prefix', 'timeout_ms', 'clock']);
 
 /**

@@ -1,7 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteUnder, keysUnder, redisClient, uniquePrefix } from '../../test/support/redis.js';
+import {
+  SHARED_REDIS_PORT,
+  deleteUnder,
+  keysUnder,
+  redisClient,
+  uniquePrefix,
+} from '../../test/support/redis.js';
 import { budgetItem, bucketItem, counterStoreContract } from '../../test/support/store-contract.js';
+import { budgetInstanceKey, budgetKeyPrefix, bucketKeyPrefix } from '../engine/keys.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
 import type { CounterStore, Reservation, ReserveItem, ReserveResult } from './store.js';
@@ -115,7 +123,7 @@ describe('redis store: keys and expiry', () => {
     );
     const keys = (await keysUnder(redis, store.prefix)).map((k) => k.slice(store.prefix.length));
 
-    expect(keys.sort()).toEqual(['a', expect.stringMatching(/^h\u0000/), 't']);
+    expect(keys.sort()).toEqual(['a', expect.stringMatching(/^h:/), 't']);
     expect(await redis.hgetall(`${store.prefix}a`)).toEqual({
       ru: '1000000',
       rp: '1',
@@ -131,7 +139,7 @@ describe('redis store: keys and expiry', () => {
 
     if (!held.ok) throw new Error('rejected');
     await store.commit(held.reservation, [5n, 100], nowMs);
-    expect(await keysUnder(redis, `${store.prefix}h\u0000`)).toEqual([]);
+    expect(await keysUnder(redis, `${store.prefix}h:`)).toEqual([]);
   });
 
   it('never writes a key for a reserve that was refused', async () => {
@@ -217,5 +225,129 @@ describe('redis store: shared by several gateways', () => {
       { key: 'a', committed: 7_000_000_000_000_003n, reserved: 0n },
     ]);
     expect(after.ok).toBe(false);
+  });
+});
+
+describe('redis store: printable keys', () => {
+  const SEP = '\u0000';
+  /** Scope values as clients can send them (headers, JWT claims), some built to collide. */
+  const hostile = [
+    'acme',
+    'a:b',
+    `a${SEP}b`,
+    'a%3Ab',
+    'two words',
+    'line\nbreak\ttab\r',
+    `quotes "'\\`,
+    '\u007f\u0085\u009f\u2028\ufeff',
+    'lone \ud800 surrogate',
+    'é 😀 *?[]',
+  ];
+  const budgetKeys = hostile.map((v) =>
+    budgetInstanceKey(budgetKeyPrefix('org-daily'), 1_741_564_800_000, v),
+  );
+
+  /** Every key under `prefix` as Redis holds it, bytes and all. */
+  async function rawKeys(prefix: string): Promise<Buffer[]> {
+    const found: Buffer[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      found.push(...keys);
+      cursor = String(next);
+    } while (cursor !== '0');
+    return found;
+  }
+
+  /** A budget held (open hold), a bucket, a seeded budget and an applied batch. */
+  async function writeEveryKind(store: RedisStore): Promise<void> {
+    const held = await store.reserve(
+      [
+        ...budgetKeys.map((key) => budgetItem(key, 5n, null)),
+        bucketItem(`${bucketKeyPrefix('per-user', 'tpm')}u${SEP}sp ace`, 10),
+      ],
+      0,
+    );
+    if (!held.ok) throw new Error('rejected');
+    await store.seed(budgetInstanceKey(budgetKeyPrefix('seeded'), 0, `x${SEP}y`), 7n, 60_000);
+    await store.apply(
+      store.newBatchId(),
+      [
+        {
+          kind: 'budget',
+          key: budgetInstanceKey(budgetKeyPrefix('applied'), 0, 'z'),
+          amount: 3n,
+          expiresAtMs: 60_000,
+        },
+      ],
+      0,
+    );
+  }
+
+  it('writes every key as UTF-8 with no control character, space, quote or backslash', async () => {
+    const store = callerStore();
+
+    await writeEveryKind(store);
+    const keys = await rawKeys(store.prefix);
+
+    // The hostile budgets, the bucket, the hold, the seeded one, the applied one and its batch.
+    expect(keys.length).toBe(hostile.length + 5);
+    for (const raw of keys) {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      expect(text).not.toMatch(/[\p{Cc}\s"'\\]/u);
+      expect(Buffer.from(text, 'utf8').equals(raw)).toBe(true);
+    }
+    expect(keys.map(String)).toContain(`${store.prefix}b:org-daily:1741564800000:a%3Ab`);
+  });
+
+  it('reads every engine key back exactly, values that would collide kept apart', async () => {
+    const store = callerStore();
+
+    await writeEveryKind(store);
+    const snapshot = await store.snapshot();
+
+    const budgets = snapshot
+      .map((s) => s.key)
+      .filter((k) => k.startsWith(budgetKeyPrefix('org-daily')));
+    expect(budgets.sort()).toEqual([...budgetKeys].sort());
+    expect(snapshot.find((s) => s.key === budgetKeys[2])).toEqual({
+      key: budgetKeys[2],
+      committed: 0n,
+      reserved: 5n,
+    });
+  });
+
+  it('leaves keys of the old NUL-separated layout out of snapshots', async () => {
+    const store = callerStore();
+    await redis.hset(`${store.prefix}b${SEP}old${SEP}0${SEP}acme`, 'cu', '1', 'cp', '0', 'x', '1');
+
+    await store.seed(budgetInstanceKey(budgetKeyPrefix('new'), 0, 'acme'), 2_000_000n, 60_000);
+
+    expect(await store.snapshot()).toEqual([
+      {
+        key: budgetInstanceKey(budgetKeyPrefix('new'), 0, 'acme'),
+        committed: 2_000_000n,
+        reserved: 0n,
+      },
+    ]);
+  });
+
+  it('is emptied by redis-cli --scan --pattern piped to xargs redis-cli del', async () => {
+    const store = callerStore();
+    await writeEveryKind(store);
+    const before = (await rawKeys(store.prefix)).length;
+
+    // The cleanup docs/storage.md gives, word for word but for the prefix and port.
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `redis-cli -p ${SHARED_REDIS_PORT} --scan --pattern '${store.prefix}*' | xargs -r redis-cli -p ${SHARED_REDIS_PORT} del`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 },
+    );
+
+    expect(before).toBe(hostile.length + 5);
+    expect(await rawKeys(store.prefix)).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
  * is one script call (`redis-scripts.ts`); amounts stay exact to the pico-dollar because they are
  * held as integer pairs (`redis-amounts.ts`). Token-bucket decisions are computed here from the
  * level the script read, with the same `checkTokenBucket` the memory store uses, so both stores
- * answer alike.
+ * answer alike. Keys are written printable (`redis-keys.ts`), so operators can scan and delete
+ * them with the usual tools.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -11,16 +12,26 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Pico } from '../money/money.js';
 import type { BudgetState } from '../policy/cost-budget.js';
 import { checkTokenBucket, type TokenBucketConfig } from '../policy/token-bucket.js';
-import { asDouble, asInteger, fromParts, toParts } from './redis-amounts.js';
+import {
+  MAX_CHARGE_PICO,
+  MAX_EXACT_PICO,
+  asDouble,
+  asInteger,
+  fromParts,
+  minPico,
+  toParts,
+} from './redis-amounts.js';
 import {
   DeadlineError,
   StoreUnreachableError,
   isUnavailable,
   withDeadline,
 } from './redis-calls.js';
+import { decodeKey, encodeKey } from './redis-keys.js';
 import { defineCounterScripts, type CounterScripts } from './redis-scripts.js';
 import { DEFAULT_REDIS_PREFIX } from './redis-url.js';
 import type {
+  BudgetItem,
   CounterStore,
   InstanceSnapshot,
   ItemState,
@@ -41,7 +52,7 @@ export type RedisStoreOptions = {
   readonly clock?: 'redis' | 'caller';
   /** The caller's clock, read by `seed` (which is given no time) to place the key's expiry. */
   readonly callerClock?: Clock;
-  /** How long a call may wait for its answer before Redis counts as unreachable. @default 50 */
+  /** How long a call may wait for its answer before Redis counts as unreachable. @default 250 */
   readonly timeoutMs?: number;
 };
 
@@ -75,6 +86,17 @@ const SILENT_PINGS = 4;
 /** Scans are off the request path and may take longer than one request's budget. */
 const SCAN_DEADLINE_MS = 2_000;
 
+/**
+ * What a budget item's reservation adds in Redis. An enforcing item whose amount alone passes
+ * its limit is refused whatever the counters hold, so one pico-dollar over the limit decides the
+ * same and stays countable; a shadow item counts at most one charge's worth. Reserve and settle
+ * both use this, so a settle takes back exactly what was held.
+ */
+function heldAmount(item: BudgetItem): Pico {
+  if (item.maxAfter === null) return minPico(item.amount, MAX_CHARGE_PICO);
+  return minPico(item.amount, minPico(item.maxAfter, MAX_EXACT_PICO) + 1n);
+}
+
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
@@ -98,7 +120,7 @@ export class RedisStore implements CounterStore {
     this.#prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
     this.#redisClock = (options.clock ?? 'redis') === 'redis';
     this.#callerClock = options.callerClock ?? systemClock;
-    this.#timeoutMs = options.timeoutMs ?? 50;
+    this.#timeoutMs = options.timeoutMs ?? 250;
   }
 
   /** The key prefix, for tests that clean up after themselves. */
@@ -108,13 +130,13 @@ export class RedisStore implements CounterStore {
 
   async reserve(items: readonly ReserveItem[], nowMs: number): Promise<ReserveResult> {
     const reservation: RedisReservation = { items, atMs: nowMs, holdId: this.#newId() };
-    const keys = items.map((item) => this.#prefix + item.key);
+    const keys = items.map((item) => this.#key(item.key));
     keys.push(this.#holdKey(reservation.holdId));
     let holdTtl = MIN_HOLD_TTL_MS;
     const args = [this.#nowArg(nowMs), ''];
     for (const item of items) {
       if (item.kind === 'budget') {
-        const [u, p] = toParts(item.amount);
+        const [u, p] = toParts(heldAmount(item));
         const [mu, mp] = item.maxAfter === null ? ['', ''] : toParts(item.maxAfter);
         // Relative to the caller's now: on a synced clock this is PEXPIREAT expiresAtMs, and a
         // skewed or fake clock can never make Redis drop a live period early.
@@ -135,16 +157,28 @@ export class RedisStore implements CounterStore {
     return this.#reserveResult(reply, reservation);
   }
 
-  commit(
+  async commit(
     reservation: Reservation,
     actual: readonly (Pico | number)[],
     nowMs: number,
   ): Promise<readonly (BudgetState | null)[]> {
-    return this.#settle(reservation, actual, nowMs);
+    return (await this.#settle(reservation, actual, nowMs)).after;
   }
 
   async release(reservation: Reservation, nowMs: number): Promise<void> {
     await this.#settle(reservation, null, nowMs);
+  }
+
+  /**
+   * A commit (`actual`) or release (null) that also says whether it counted: false when the
+   * reservation's marker was already gone, i.e. settled before, or lost with Redis's data.
+   */
+  settleTracked(
+    reservation: Reservation,
+    actual: readonly (Pico | number)[] | null,
+    nowMs: number,
+  ): Promise<{ applied: boolean; after: readonly (BudgetState | null)[] }> {
+    return this.#settle(reservation, actual, nowMs);
   }
 
   async snapshot(): Promise<readonly InstanceSnapshot[]> {
@@ -160,8 +194,11 @@ export class RedisStore implements CounterStore {
       // Buckets have no `x`; a key that expired between the scan and the read has nothing.
       if (err || !Array.isArray(fields) || fields[4] === null) return;
       const [cu, cp, ru, rp] = fields.map((f) => (f === null ? 0 : Number(f)));
+      const engineKey = decodeKey(key.slice(this.#prefix.length));
+      // A key of the layout before keys were encoded (raw NUL bytes) is left to expire.
+      if (engineKey === null) return;
       out.push({
-        key: key.slice(this.#prefix.length),
+        key: engineKey,
         committed: fromParts(cu, cp),
         reserved: fromParts(ru, rp),
       });
@@ -174,7 +211,7 @@ export class RedisStore implements CounterStore {
     if (ttl <= 0) return;
     const [u, p] = toParts(committed);
     const args = [u, p, String(ttl), String(expiresAtMs)];
-    await this.#call(() => this.#scripts.seed([this.#prefix + key], args));
+    await this.#call(() => this.#scripts.seed([this.#key(key)], args));
   }
 
   /**
@@ -208,16 +245,16 @@ export class RedisStore implements CounterStore {
         const ttl = Math.ceil(charge.expiresAtMs - nowMs);
         // The period is over: nobody reads that instance any more.
         if (ttl <= 0) continue;
-        keys.push(this.#prefix + charge.key);
+        keys.push(this.#key(charge.key));
         args.push('b', ...toParts(charge.amount), String(ttl), String(charge.expiresAtMs));
       } else {
-        keys.push(this.#prefix + charge.key);
+        keys.push(this.#key(charge.key));
         const { capacity, refillPerMs } = charge.config;
         args.push('r', String(charge.units), String(capacity), String(refillPerMs), '');
       }
     }
     if (keys.length === 0) return;
-    keys.push(`${this.#prefix}a\u0000${batchId}`);
+    keys.push(this.#key(`a\u0000${batchId}`));
     await this.#call(() => this.#scripts.apply(keys, args));
   }
 
@@ -242,6 +279,18 @@ export class RedisStore implements CounterStore {
       }
       throw err;
     }
+  }
+
+  /**
+   * Calls `listener` each time the connection is ready again after being lost (not the first
+   * time): a Redis that restarted may have come back without its data.
+   */
+  onReconnect(listener: () => void): void {
+    let first = this.#redis.status !== 'ready';
+    this.#redis.on('ready', () => {
+      if (first) first = false;
+      else listener();
+    });
   }
 
   /** Resolves true once connected, false when `timeoutMs` passes first. */
@@ -273,18 +322,18 @@ export class RedisStore implements CounterStore {
     reservation: Reservation,
     actual: readonly (Pico | number)[] | null,
     nowMs: number,
-  ): Promise<(BudgetState | null)[]> {
+  ): Promise<{ applied: boolean; after: (BudgetState | null)[] }> {
     const { holdId } = reservation as Partial<RedisReservation>;
     if (holdId === undefined) throw new TypeError('this reservation was not made by this store');
     const { items } = reservation;
-    const keys = items.map((item) => this.#prefix + item.key);
+    const keys = items.map((item) => this.#key(item.key));
     keys.push(this.#holdKey(holdId));
     const args = [this.#nowArg(nowMs)];
     items.forEach((item, i) => {
       const used = actual?.[i];
       if (item.kind === 'budget') {
-        const [cu, cp] = toParts(typeof used === 'bigint' ? used : 0n);
-        args.push('b', ...toParts(item.amount), cu, cp);
+        const [cu, cp] = toParts(typeof used === 'bigint' ? minPico(used, MAX_CHARGE_PICO) : 0n);
+        args.push('b', ...toParts(heldAmount(item)), cu, cp);
       } else {
         const units = typeof used === 'number' ? used : 0;
         const { capacity, refillPerMs } = item.config;
@@ -295,7 +344,7 @@ export class RedisStore implements CounterStore {
     const reply = (await this.#call(() => this.#scripts.settle(keys, args))) as unknown[];
     const after = items.map((): BudgetState | null => null);
     // 0: this hold was settled before (a replay after an outage) and must not count twice.
-    if (asInteger(reply[0]) === 0) return after;
+    if (asInteger(reply[0]) === 0) return { applied: false, after };
     items.forEach((item, i) => {
       const at = 1 + i * 5;
       if (item.kind !== 'budget' || asInteger(reply[at]) === 0) return;
@@ -304,7 +353,7 @@ export class RedisStore implements CounterStore {
         reserved: fromParts(reply[at + 3], reply[at + 4]),
       };
     });
-    return after;
+    return { applied: true, after };
   }
 
   #reserveResult(reply: unknown, reservation: RedisReservation): ReserveResult {
@@ -373,7 +422,12 @@ export class RedisStore implements CounterStore {
   }
 
   #holdKey(id: string): string {
-    return `${this.#prefix}h\u0000${id}`;
+    return this.#key(`h\u0000${id}`);
+  }
+
+  /** The Redis key of an engine key: the prefix, then the key made printable. */
+  #key(engineKey: string): string {
+    return this.#prefix + encodeKey(engineKey);
   }
 
   #newId(): string {

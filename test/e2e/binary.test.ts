@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/identity/keys.js';
 import { post } from '../support/http.js';
+import { createTestDatabase } from '../support/postgres.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 import { chatCompletion, chatUsage } from '../support/wire.js';
 
@@ -51,8 +52,48 @@ function run(args: string[], env: Record<string, string> = {}) {
     encoding: 'utf8',
     timeout: 10_000,
   });
-  return { code: result.status, out: result.stdout + result.stderr };
+  return {
+    code: result.status,
+    out: result.stdout + result.stderr,
+    stdout: result.stdout,
+    stderr: result.stderr,
+  };
 }
+
+describe('spendgate help and usage errors', () => {
+  it('serve --help prints its usage on stdout and exits 0 without starting', () => {
+    const { code, stdout, stderr } = run(['serve', '--help']);
+
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toBe(
+      'usage: spendgate serve [--port N] [--config spendgate.yaml]',
+    );
+    expect(stdout).not.toContain('gateway.started');
+    expect(stderr).toBe('');
+  });
+
+  it('an unknown command goes to stderr with the command list, exit 2', () => {
+    const { code, stdout, stderr } = run(['bogus']);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.split('\n').slice(0, 4)).toEqual([
+      'error: unknown command "bogus"',
+      'usage: spendgate <command> [options] [--config spendgate.yaml]',
+      '',
+      'commands:',
+    ]);
+  });
+
+  it('keys --help prints the keys usage, exit 0', () => {
+    const { code, stdout } = run(['keys', '--help']);
+
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toBe(
+      'usage: spendgate keys create [--org O] [--team T] [--user U] [--tag name=value ...]',
+    );
+  });
+});
 
 describe('spendgate validate', () => {
   it('accepts a good file with exit code 0', () => {
@@ -97,6 +138,43 @@ describe('spendgate price', () => {
     expect(code).toBe(0);
     // 1,760 × $2.50/M + 10,240 × $1.25/M + 800 × $10/M (case 1 at the catalogue's prices)
     expect(out).toMatch(/cost\s+0\.0252 USD/);
+  });
+});
+
+describe('spendgate serve on a PostgreSQL database that does not exist', () => {
+  it('logs one JSON error line naming the database, exits 1 and leaves no spool lock', async () => {
+    // A real database, for a user name the shared server knows; the one named is another.
+    const database = await createTestDatabase();
+    await database.drop();
+    const missing = `${database.name}_missing`;
+    writeFileSync(
+      join(dir, 'misnamed.yaml'),
+      `
+listen: { host: 127.0.0.1, port: 0 }
+storage: { ledger: "${database.url.replace(database.name, missing)}", spool_dir: ./misnamed-spool }
+upstreams:
+  openai: { format: openai, base_url: https://api.openai.com }
+`,
+    );
+    const message =
+      `storage.ledger: PostgreSQL database "${missing}" does not exist on 127.0.0.1:5432 ` +
+      '(create it, or fix the URL)';
+
+    const serve = run(['serve', '--config', 'misnamed.yaml']);
+    const report = run(['report', '--config', 'misnamed.yaml']);
+
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toBe('');
+    const lines = serve.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.level === 'error').map((l) => [l.event, l.err])).toEqual([
+      ['gateway.start_failed', message],
+    ]);
+    expect(existsSync(join(dir, 'misnamed-spool', 'spool.lock'))).toBe(false);
+    expect(report.code).toBe(1);
+    expect(report.stderr).toBe(`error: ${message}\n`);
   });
 });
 

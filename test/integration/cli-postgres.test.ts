@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../../src/cli/commands/export.js';
+import { main } from '../../src/cli/main.js';
 import { runReplay } from '../../src/cli/commands/replay.js';
 import { runReport } from '../../src/cli/commands/report.js';
 import { PostgresLedger } from '../../src/ledger/postgres/ledger.js';
@@ -63,8 +64,8 @@ describe('CLI on a PostgreSQL ledger', () => {
 
     expect(code).toBe(0);
     const table = lines.join('\n').split('\n');
-    expect(table[3]).toMatch(/^acme\s+\$10\.00\s+97\.6%\s+10\s+1000\s+500$/);
-    expect(table[4]).toMatch(/^beta\s+\$0\.25\s+2\.4%\s+2\s+200\s+100$/);
+    expect(table[3]).toMatch(/^acme\s+10\.00\s+97\.6%\s+10\s+1000\s+500$/);
+    expect(table[4]).toMatch(/^beta\s+0\.25\s+2\.4%\s+2\s+200\s+100$/);
     expect(lines.at(-1)).toBe('total 10.25 USD over 2 org value(s)');
   });
 
@@ -132,5 +133,28 @@ describe('CLI on a PostgreSQL ledger', () => {
     expect((failure as Error).message).toBe(
       'the ledger database (PostgreSQL) cannot be reached; try again shortly',
     );
+  });
+
+  it('says a misnamed database does not exist, where, and what to do, exit 1', async () => {
+    const missing = `${database.name}_missing`;
+    const misnamed = join(dir, 'misnamed.yaml');
+    writeFileSync(
+      misnamed,
+      `storage: { ledger: "${database.url.replace(database.name, missing)}" }\n${UPSTREAMS}`,
+    );
+    const out: string[] = [];
+    const err: string[] = [];
+
+    const code = await main(['report', '--config', misnamed], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    });
+
+    expect(code).toBe(1);
+    expect(out).toEqual([]);
+    expect(err).toEqual([
+      `error: storage.ledger: PostgreSQL database "${missing}" does not exist on ` +
+        '127.0.0.1:5432 (create it, or fix the URL)',
+    ]);
   });
 });

@@ -44,7 +44,7 @@ budgets:
   await fetch(`${gateway.url}/api/v1/kill-switches`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ENV.ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ dimension: 'org', value: 'globex' }),
+    body: JSON.stringify({ dimension: 'org', value: 'globex', reason: 'runaway agent' }),
   });
   await gateway.deps.ledger.flush();
 });
@@ -77,9 +77,12 @@ describe('spendgate status and events', () => {
       { follow: false, out: (l) => lines.push(l) },
     );
 
-    expect(lines.some((l) => l.includes('kill_switch_created') && l.includes('(by finance)'))).toBe(
-      true,
-    );
+    // The message names the admin already; the reason comes from the event's data.
+    expect(lines.filter((l) => l.includes('kill_switch_created'))).toEqual([
+      expect.stringMatching(
+        /^\S+Z {2}kill_switch_created {2}kill switch org=globex set by finance; reason: runaway agent$/,
+      ),
+    ]);
   });
 
   it('events --follow prints new events as they happen', async () => {

@@ -133,8 +133,11 @@ describe('decision service: the proxy headers for the same request', () => {
     expect(decided.headers.get('x-should-retry')).toBe('false');
     expect(JSON.parse(decided.text)).toEqual({
       error: {
+        // $0.85 of $1 spent; 30 output tokens at $0.01 each reserve $0.30 (prompts are free).
         message:
-          'budget exceeded: "org-daily" for org "parity", team "unattributed", user "unattributed"',
+          'budget "org-daily" for org "parity": this request\'s worst case (0.3 USD: 8 prompt ' +
+          'tokens + up to 30 output tokens) is more than the 0.15 USD left; set max_tokens ' +
+          'lower, or retry when the period resets',
         type: 'budget_exceeded',
         code: 'budget_exceeded',
       },

@@ -4,6 +4,7 @@ import { connect, createServer as createTcpServer, type AddressInfo } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from '../../src/identity/keys.js';
 import { ADMIN_ENV, ADMIN_YAML, budgetsOf } from '../support/budgets.js';
 import { reportUsage } from '../support/decision.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
@@ -20,6 +21,8 @@ const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'].fin
 );
 const SHIPPED = new URL('../../examples/nginx/spendgate.conf', import.meta.url);
 const START_TIMEOUT_MS = 10_000;
+/** What the test's provider-keys file gives nginx to send on. */
+const PROVIDER_KEYS = { openai: 'sk-test-openai-0001', anthropic: 'sk-ant-test-0002' };
 
 if (!NGINX && !process.env.CI) {
   console.warn('nginx-decision.test.ts: skipped, nginx is not installed (apt-get install nginx)');
@@ -35,7 +38,12 @@ async function freePort(): Promise<number> {
 }
 
 /** The shipped file with the test's addresses; every one of them must be found. */
-function shippedWith(addresses: { nginx: number; gateway: number; upstream: string }): string {
+function shippedWith(addresses: {
+  nginx: number;
+  gateway: number;
+  upstream: string;
+  providerKeys: string;
+}): string {
   let text = readFileSync(SHIPPED, 'utf8');
   const swap = (from: string, to: string): void => {
     if (!text.includes(from)) throw new Error(`spendgate.conf no longer contains "${from}"`);
@@ -45,6 +53,7 @@ function shippedWith(addresses: { nginx: number; gateway: number; upstream: stri
   swap('server 127.0.0.1:8080;', `server 127.0.0.1:${addresses.gateway};`);
   swap('proxy_pass https://api.openai.com/;', `proxy_pass ${addresses.upstream}/;`);
   swap('proxy_pass https://api.anthropic.com/;', `proxy_pass ${addresses.upstream}/;`);
+  swap('include /etc/nginx/spendgate-provider-keys.conf;', `include ${addresses.providerKeys};`);
   return text;
 }
 
@@ -117,6 +126,7 @@ describe.skipIf(!NGINX && !process.env.CI)('nginx auth_request with the decision
   let nginx: ChildProcess | undefined;
   let base: string;
   let gatewayClosed = false;
+  let clientKey: string;
 
   beforeAll(async () => {
     if (!NGINX) throw new Error('nginx is required under CI: apt-get install -y nginx');
@@ -132,12 +142,19 @@ describe.skipIf(!NGINX && !process.env.CI)('nginx auth_request with the decision
       kind: 'json',
       body: anthropicMessage('claude-flat', 'Hello!', anthropicUsage(9, 3)),
     });
+    const keysFile = join(dir, 'keys.yaml');
+    clientKey = createKey(keysFile, { org: 'keyed' }).key;
+    const providerKeys = join(dir, 'provider-keys.conf');
+    writeFileSync(
+      providerKeys,
+      `set $openai_api_key "${PROVIDER_KEYS.openai}";\nset $anthropic_api_key "${PROVIDER_KEYS.anthropic}";\n`,
+    );
     gateway = await startGateway(
       `
 upstreams:
   openai: { format: openai, base_url: ${upstream.url} }
   anthropic: { format: anthropic, base_url: ${upstream.url} }
-identity: { require_credential: false }
+identity: { require_credential: false, api_keys: { file: ${keysFile} } }
 ${ADMIN_YAML}
 pricing:
   models:
@@ -156,7 +173,7 @@ budgets:
     const gatewayPort = Number(new URL(gateway.url).port);
     writeFileSync(
       join(dir, 'spendgate.conf'),
-      shippedWith({ nginx: port, gateway: gatewayPort, upstream: upstream.url }),
+      shippedWith({ nginx: port, gateway: gatewayPort, upstream: upstream.url, providerKeys }),
     );
     nginx = await startNginx(NGINX, dir, port);
     base = `http://127.0.0.1:${port}`;
@@ -199,6 +216,53 @@ budgets:
     expect(forwarded?.headers['x-spendgate-model']).toBeUndefined();
   });
 
+  it('sends the provider key in place of the client’s Spendgate key, and no x-spendgate-* header', async () => {
+    const before = upstream.received.length;
+
+    const openai = await post(`${base}/openai/v1/chat/completions`, chat, {
+      ...hints('ignored', 10),
+      authorization: `Bearer ${clientKey}`,
+      'x-spendgate-fingerprint': 'f00d',
+    });
+    const anthropic = await post(
+      `${base}/anthropic/v1/messages`,
+      { model: 'claude-flat', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] },
+      {
+        'x-api-key': clientKey,
+        'anthropic-version': '2023-06-01',
+        'x-spendgate-model': 'claude-flat',
+        'x-spendgate-max-output-tokens': '5',
+        'x-spendgate-fingerprint': 'beef',
+      },
+    );
+
+    expect([openai.status, anthropic.status]).toEqual([200, 200]);
+    const [toOpenai, toAnthropic] = upstream.received.slice(before);
+    expect(upstream.received.length).toBe(before + 2);
+    expect(toOpenai?.headers.authorization).toBe(`Bearer ${PROVIDER_KEYS.openai}`);
+    expect(toOpenai?.headers['x-api-key']).toBeUndefined();
+    expect(toAnthropic?.headers['x-api-key']).toBe(PROVIDER_KEYS.anthropic);
+    expect(toAnthropic?.headers.authorization).toBeUndefined();
+    expect(toAnthropic?.headers['anthropic-version']).toBe('2023-06-01');
+    for (const forwarded of [toOpenai, toAnthropic]) {
+      const names = Object.keys(forwarded?.headers ?? {});
+      expect(names.filter((n) => n.startsWith('x-spendgate-'))).toEqual([]);
+      expect(JSON.stringify(forwarded?.headers)).not.toContain(clientKey);
+    }
+    // The decision saw the Spendgate key: the rows are the key's org, not the header's.
+    const rows = [];
+    for (const [answer, model] of [
+      [openai, 'flat-model'],
+      [anthropic, 'claude-flat'],
+    ] as const) {
+      const id = answer.headers.get('x-spendgate-request-id');
+      const usage = (JSON.parse(answer.text) as { usage: unknown }).usage;
+      expect((await reportUsage(gateway.url, { request_id: id, model, usage })).status).toBe(200);
+      rows.push(await rowOf(gateway, id));
+    }
+    expect(rows.map((r) => r.org)).toEqual(['keyed', 'keyed']);
+  });
+
   it('records the row at its reported usage, priced exactly', async () => {
     const answer = await post(`${base}/openai/v1/chat/completions`, chat, hints('reported', 60));
     const id = answer.headers.get('x-spendgate-request-id');
@@ -231,8 +295,11 @@ budgets:
     expect(answer.headers.get('x-spendgate-error-body')).toBeNull();
     expect(JSON.parse(answer.text)).toEqual({
       error: {
+        // 150 output tokens at $0.01 each reserve $1.50, more than the whole $1 limit.
         message:
-          'budget exceeded: "org-daily" for org "refused", team "unattributed", user "unattributed"',
+          'budget "org-daily" for org "refused": this request\'s worst case (1.5 USD: 9 prompt ' +
+          'tokens + up to 150 output tokens) is more than the whole limit of 1 USD, so it can ' +
+          'never pass; set max_tokens lower',
         type: 'budget_exceeded',
         code: 'budget_exceeded',
       },

@@ -118,6 +118,47 @@ describe('config reload', () => {
     expect((await send()).headers.get('x-spendgate-cost-usd')).toBe('0.5');
   });
 
+  it('logs config.unchanged on SIGHUP when the file has not changed', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }),
+    });
+    const file = join(gateway.dir, 'spendgate.yaml');
+    writeFileSync(file, yaml(1));
+    const unchanged = loadConfigText(yaml(1), file, {});
+    await gateway.reload(unchanged);
+    const unwatch = watchConfig(file, gateway, logger);
+
+    process.emit('SIGHUP', 'SIGHUP');
+    await new Promise((r) => setTimeout(r, 200));
+    unwatch();
+
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.map((l) => [l.level, l.event, l.trigger, l.config_version, l.msg])).toEqual([
+      [
+        'info',
+        'config.unchanged',
+        'SIGHUP',
+        unchanged.version,
+        'config file unchanged; nothing to reload',
+      ],
+    ]);
+  });
+
+  it('names every change that needs a restart, storage and listen together', async () => {
+    const next = loadConfigText(
+      yaml(2) + 'storage: { ledger: "sqlite::memory:" }\nlisten: { port: 1 }\n',
+      join(gateway.dir, 'x.yaml'),
+      {},
+    );
+
+    expect(await gateway.reload(next)).toEqual({
+      ok: false,
+      problem: 'storage changes need a restart; listen address changes need a restart',
+    });
+  });
+
   it('refuses a storage change, which needs a restart', async () => {
     const next = loadConfigText(
       yaml(2) + 'storage: { ledger: "sqlite::memory:" }\n',

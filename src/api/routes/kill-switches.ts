@@ -4,6 +4,7 @@ import { isScopeKey } from '../../policy/scope.js';
 import { readJsonObject, sendJson, sendJsonError, withinScope, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
 import { killSwitchAlert } from '../../alert/index.js';
+import { loadKillSwitches } from '../../engine/kill-switch-sync.js';
 
 /** `GET /kill-switches`: the switches in force. */
 export async function listKillSwitches({ deps, res, token }: AdminCall): Promise<void> {
@@ -59,7 +60,7 @@ export async function createKillSwitch({ deps, req, res, token }: AdminCall): Pr
     created_by: token.name,
   };
   await deps.ledger.killSwitches.save(record, nowMs);
-  deps.enforcer.setKillSwitches(await deps.ledger.killSwitches.load());
+  await loadKillSwitches(deps.ledger, deps.enforcer);
   deps.events.record(
     'kill_switch_created',
     `kill switch ${dimension}=${value} set by ${token.name}`,
@@ -86,7 +87,7 @@ export async function deleteKillSwitch({ deps, res, token, params }: AdminCall):
   if (!record || !(await deps.ledger.killSwitches.delete(id))) {
     return sendJsonError(res, 404, 'not_found', `no kill switch ${id}`);
   }
-  deps.enforcer.setKillSwitches(await deps.ledger.killSwitches.load());
+  await loadKillSwitches(deps.ledger, deps.enforcer);
   deps.events.record(
     'kill_switch_deleted',
     `kill switch ${record.dimension}=${record.value} lifted by ${token.name}`,

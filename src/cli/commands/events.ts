@@ -1,6 +1,38 @@
 import { getJson, type Remote } from './remote.js';
 
-type Event = { id: string; timestamp: string; type: string; message: string; actor: string | null };
+type Event = {
+  id: string;
+  timestamp: string;
+  type: string;
+  message: string;
+  scope?: Record<string, string>;
+  data?: Record<string, unknown>;
+  actor: string | null;
+};
+
+/**
+ * One event as a terminal line: its message, then what the message leaves out: the tenant it
+ * is about (a warning's text names only the budget), a kill switch's reason and expiry, and
+ * the admin who acted, unless the message already says so.
+ */
+export function formatEvent(e: Event): string {
+  const tenant = Object.entries(e.scope ?? {})
+    .filter(([k, v]) => !e.message.includes(`${k}=${v}`) && !e.message.includes(`${k} "${v}"`))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const details: string[] = [];
+  if (e.type.startsWith('kill_switch_')) {
+    if (typeof e.data?.reason === 'string' && e.data.reason !== '') {
+      details.push(`reason: ${e.data.reason}`);
+    }
+    if (typeof e.data?.expires_at === 'string') details.push(`until ${e.data.expires_at}`);
+  }
+  const by = e.actor && !e.message.includes(`by ${e.actor}`) ? ` (by ${e.actor})` : '';
+  return (
+    `${e.timestamp}  ${e.type.padEnd(20)} ${e.message}${tenant ? ` [${tenant}]` : ''}` +
+    `${details.map((d) => `; ${d}`).join('')}${by}`
+  );
+}
 
 /**
  * `spendgate events [--follow]`: the latest events, oldest first; with `--follow`, new ones as
@@ -23,9 +55,7 @@ export async function runEvents(
       if (seen.has(e.id)) continue;
       seen.add(e.id);
       since = e.timestamp;
-      opts.out(
-        `${e.timestamp}  ${e.type.padEnd(20)} ${e.message}${e.actor ? ` (by ${e.actor})` : ''}`,
-      );
+      opts.out(formatEvent(e));
     }
   };
   const query = (): string => {

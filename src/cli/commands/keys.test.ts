@@ -97,11 +97,29 @@ describe('spendgate keys: bad input', () => {
     expect(errors.filter((line) => line.startsWith('error:'))).toEqual([
       'error: unknown subcommand "rotate"',
       'error: --tag needs name=value, got "novalue"',
-      expect.stringContaining("Unknown option '--email'"),
+      'error: unknown option --email',
     ]);
     expect(errors).toContain(
       'usage: spendgate keys create [--org O] [--team T] [--user U] [--tag name=value ...]',
     );
+  });
+
+  it('prints its usage and exits 0 for --help, creating nothing', async () => {
+    const { file, lines, errors, run } = setup();
+
+    expect(await run('create', '--org', 'acme', '--help')).toBe(0);
+
+    expect(lines).toEqual([
+      [
+        'usage: spendgate keys create [--org O] [--team T] [--user U] [--tag name=value ...]',
+        '       spendgate keys list',
+        '       spendgate keys revoke <id>',
+        '',
+        '  virtual keys: a new key is printed once; the keys file keeps only its hash',
+      ].join('\n'),
+    ]);
+    expect(errors).toEqual([]);
+    expect(listKeys(file)).toEqual([]);
   });
 
   it('exits 1 for an attribution value that is empty', async () => {

@@ -8,6 +8,8 @@ import {
   type KeyFields,
   type KeyRecord,
 } from '../../identity/index.js';
+import { describeArgsError } from '../args.js';
+import { commandHelp, commandUsage } from '../usage.js';
 
 /** How `spendgate keys` reaches the keys file and the terminal. */
 export type KeysCommandOptions = {
@@ -19,12 +21,6 @@ export type KeysCommandOptions = {
   /** The clock for `created_at` / `revoked_at`. @default systemClock */
   clock?: Clock;
 };
-
-const USAGE = [
-  'usage: spendgate keys create [--org O] [--team T] [--user U] [--tag name=value ...]',
-  '       spendgate keys list',
-  '       spendgate keys revoke <id>',
-];
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -46,10 +42,15 @@ export async function runKeys(args: string[], opts: KeysCommandOptions): Promise
         tag: { type: 'string', multiple: true },
         // Read by the caller to find the keys file; accepted here so it may be passed along.
         config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
-    return usage(err, (error as Error).message);
+    return usage(err, describeArgsError(error));
+  }
+  if (parsed.values.help === true) {
+    opts.out(commandHelp('keys'));
+    return EXIT_OK;
   }
   const [command, ...rest] = parsed.positionals;
 
@@ -166,6 +167,6 @@ function describe(fields: KeyFields): string {
 
 function usage(err: (line: string) => void, problem: string): number {
   err(`error: ${problem}`);
-  for (const line of USAGE) err(line);
+  for (const line of commandUsage('keys').split('\n')) err(line);
   return EXIT_USAGE;
 }

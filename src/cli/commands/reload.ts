@@ -33,7 +33,14 @@ export function watchConfig(file: string, gateway: Gateway, logger: Logger): () 
         );
         return;
       }
-      if (next.version === gateway.deps.config.version) return;
+      if (next.version === gateway.deps.config.version) {
+        // Said, so a SIGHUP is seen to have been heard.
+        logger.info(
+          { event: 'config.unchanged', file, trigger, config_version: next.version },
+          'config file unchanged; nothing to reload',
+        );
+        return;
+      }
       const result = await gateway.reload(next);
       if (!result.ok) {
         logger.error(

@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../log/logger.js';
 import { openSqliteLedger } from '../../ledger/sqlite.js';
@@ -55,9 +55,47 @@ describe('spendgate report', () => {
 
     expect(code).toBe(0);
     const table = lines.join('\n').split('\n');
-    expect(table[3]).toMatch(/^acme\s+\$10\.00\s+97\.6%\s+10\s+1000\s+500$/);
-    expect(table[4]).toMatch(/^beta\s+\$0\.25\s+2\.4%\s+2\s+200\s+100$/);
+    expect(table[3]).toMatch(/^acme\s+10\.00\s+97\.6%\s+10\s+1000\s+500$/);
+    expect(table[4]).toMatch(/^beta\s+0\.25\s+2\.4%\s+2\s+200\s+100$/);
     expect(lines.at(-1)).toBe('total 10.25 USD over 2 org value(s)');
+  });
+
+  it('prints amounts below a cent exactly, with one number of decimals that add up', async () => {
+    const small = join(mkdtempSync(join(tmpdir(), 'spendgate-cli-small-')), 'spendgate.yaml');
+    writeFileSync(
+      small,
+      'storage: { ledger: sqlite:./ledger.db }\nupstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\n',
+    );
+    const ledger = openSqliteLedger({
+      path: join(dirname(small), 'ledger.db'),
+      logger: silentLogger(),
+    });
+    const costs: [string, bigint][] = [
+      ['acme', 3_400_000_000n], // $0.0034
+      ['beta', 1_234_500_000n], // $0.0012345
+      ['gamma', 1_200_000_000n], // $0.0012
+    ];
+    costs.forEach(([org, costPico], i) =>
+      ledger.append(ledgerRow(`s${i}`, NOW - HOUR, { org, costPico })),
+    );
+    await ledger.close();
+    const lines: string[] = [];
+
+    await runReport(small, {
+      by: 'org',
+      since: '7d',
+      top: 2,
+      nowMs: NOW,
+      out: (l) => lines.push(l),
+    });
+
+    const table = lines.join('\n').split('\n');
+    expect(table[1]).toMatch(/^org\s+cost \(USD\)\s+share/);
+    expect(table[3]).toMatch(/^acme\s+0\.0034000\s+58\.3%/);
+    expect(table[4]).toMatch(/^beta\s+0\.0012345\s+21\.2%/);
+    // Two rows shown (--top 2), then the total of all three.
+    expect(table).toHaveLength(6);
+    expect(lines.at(-1)).toBe('total 0.0058345 USD over 3 org value(s), the top 2 shown');
   });
 
   it('refuses an unknown dimension', async () => {

@@ -1,6 +1,5 @@
 import type { GroupKey } from '../../ledger/ledger.js';
-import { picoToDecimal, picoToNumber } from '../../money/money.js';
-import { formatUsd } from '../../money/display.js';
+import { formatUsdColumn } from '../../money/display.js';
 import { formatTable, openConfiguredLedger, sinceToMs } from '../ledger-access.js';
 
 const BY = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'key'];
@@ -8,10 +7,18 @@ const BY = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 
 /** `spendgate report --by team --since 7d [--top 20]`: top spenders as a terminal table. */
 export async function runReport(
   configFile: string,
-  opts: { by: string; since: string; top: number; nowMs: number; out: (line: string) => void },
+  opts: {
+    by: string;
+    since: string;
+    top: number;
+    nowMs: number;
+    out: (line: string) => void;
+    /** Where a refused argument is said. @default out */
+    err?: (line: string) => void;
+  },
 ): Promise<number> {
   if (!BY.includes(opts.by) && !opts.by.startsWith('tag:')) {
-    opts.out(`--by must be one of ${BY.join(', ')} or tag:<name>`);
+    (opts.err ?? opts.out)(`error: --by must be one of ${BY.join(', ')} or tag:<name>`);
     return 1;
   }
   const fromMs = sinceToMs(opts.since, opts.nowMs);
@@ -21,25 +28,30 @@ export async function runReport(
       b.costPico > a.costPico ? 1 : b.costPico < a.costPico ? -1 : 0,
     );
     const total = groups.reduce((sum, g) => sum + g.costPico, 0n);
-    const rows = groups
-      .slice(0, opts.top)
-      .map((g) => [
-        g.values[opts.by] ?? '(none)',
-        formatUsd(picoToNumber(g.costPico)),
-        total === 0n ? '0.0%' : `${((Number(g.costPico) / Number(total)) * 100).toFixed(1)}%`,
-        String(g.requests),
-        String(g.inputTokens),
-        String(g.outputTokens),
-      ]);
+    const shown = groups.slice(0, opts.top);
+    // Exact amounts with one number of decimals for the rows and the total: rounded figures
+    // would not add up to the total printed under them.
+    const amounts = formatUsdColumn([...shown.map((g) => g.costPico), total]);
+    const rows = shown.map((g, i) => [
+      g.values[opts.by] ?? '(none)',
+      amounts[i] ?? '',
+      total === 0n ? '0.0%' : `${((Number(g.costPico) / Number(total)) * 100).toFixed(1)}%`,
+      String(g.requests),
+      String(g.inputTokens),
+      String(g.outputTokens),
+    ]);
     opts.out(`Spend by ${opts.by}, last ${opts.since} (since ${new Date(fromMs).toISOString()})`);
     opts.out(
       formatTable(
-        [opts.by, 'cost', 'share', 'requests', 'input tokens', 'output tokens'],
+        [opts.by, 'cost (USD)', 'share', 'requests', 'input tokens', 'output tokens'],
         rows,
         new Set([1, 2, 3, 4, 5]),
       ),
     );
-    opts.out(`total ${picoToDecimal(total)} USD over ${groups.length} ${opts.by} value(s)`);
+    const hidden = groups.length > shown.length ? `, the top ${shown.length} shown` : '';
+    opts.out(
+      `total ${amounts.at(-1) ?? '0.00'} USD over ${groups.length} ${opts.by} value(s)${hidden}`,
+    );
     return 0;
   } finally {
     await ledger.close();

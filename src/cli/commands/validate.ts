@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkConfigText } from '../../config/load.js';
+import { checkConfigText, unreadable } from '../../config/load.js';
 
 /** `spendgate validate <file>`: every problem with its path in the file; exit 1 on any error. */
 export function runValidate(
@@ -10,7 +10,7 @@ export function runValidate(
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    opts.out(`${file}: ${(err as Error).message}`);
+    opts.out(`error   ${unreadable(file, err)}`);
     return 1;
   }
 

@@ -76,3 +76,74 @@ export function asLedgerError(err: unknown): unknown {
   if (err instanceof LedgerUnavailable) return err;
   return isUnavailable(err) ? new LedgerUnavailable(err) : err;
 }
+
+/**
+ * A database that answers but cannot be used as configured: it does not exist, it refuses the
+ * user or password, or the user lacks a permission the ledger needs. Retrying never helps, so a
+ * start stops on it. The message names the host, port, user and database, never the password.
+ */
+export class LedgerMisconfigured extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'LedgerMisconfigured';
+  }
+}
+
+/** Where a ledger URL points, without its password: for messages. */
+export type LedgerAddress = { hostPort: string; user: string | null; database: string | null };
+
+/** The parts of a `postgres://` URL a message may show. */
+export function ledgerAddress(url: string): LedgerAddress {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname.replace(/^\[|\]$/g, '') || 'localhost';
+    const user = decodeURIComponent(parsed.username) || null;
+    return {
+      hostPort: `${host}:${parsed.port || '5432'}`,
+      user,
+      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || user,
+    };
+  } catch {
+    return { hostPort: 'the configured server', user: null, database: null };
+  }
+}
+
+/**
+ * The error a person has to act on, in words, for SQLSTATE codes that mean the URL (or the
+ * server's setup) is wrong; null for anything else.
+ */
+export function asMisconfigured(err: unknown, at: LedgerAddress): LedgerMisconfigured | null {
+  if (err instanceof LedgerMisconfigured) return err;
+  if (!(err instanceof Error)) return null;
+  const code = (err as { code?: unknown }).code;
+  const user = at.user === null ? 'the default user' : `user "${at.user}"`;
+  const prefix = 'storage.ledger: PostgreSQL';
+  switch (code) {
+    case '3D000': {
+      const name = /database "([^"]*)"/.exec(err.message)?.[1] ?? at.database ?? '';
+      return new LedgerMisconfigured(
+        `${prefix} database "${name}" does not exist on ${at.hostPort} (create it, or fix the URL)`,
+        err,
+      );
+    }
+    case '28P01':
+      return new LedgerMisconfigured(
+        `${prefix} on ${at.hostPort} refused the password of ${user} (fix the password in the URL)`,
+        err,
+      );
+    case '28000':
+      // "role ... does not exist" or "no pg_hba.conf entry ...": the server's words say which.
+      return new LedgerMisconfigured(
+        `${prefix} on ${at.hostPort} refused ${user}: ${err.message}`,
+        err,
+      );
+    case '42501':
+      return new LedgerMisconfigured(
+        `${prefix} ${user} lacks a permission in database "${at.database ?? ''}" on ` +
+          `${at.hostPort}: ${err.message}`,
+        err,
+      );
+    default:
+      return null;
+  }
+}

@@ -12,13 +12,22 @@ import type {
   SpendRow,
 } from '../ledger.js';
 import type { LedgerRow } from '../row.js';
-import { asLedgerError, isTimeout, isUnavailable, LedgerUnavailable } from './errors.js';
+import {
+  asLedgerError,
+  asMisconfigured,
+  isTimeout,
+  isUnavailable,
+  ledgerAddress,
+  LedgerUnavailable,
+  type LedgerAddress,
+} from './errors.js';
 import { PostgresEventLog, PostgresKillSwitches } from './events.js';
 import { migrate } from './migrations.js';
 import * as reads from './reads.js';
 import { querySpend, type RunQuery } from './spend.js';
 import { Spool } from './spool.js';
 import { SpoolingWriter } from './spooling-writer.js';
+import { pgValues } from './text.js';
 import { writeBatch } from './writer.js';
 
 export type PostgresLedgerOptions = {
@@ -55,6 +64,8 @@ export class PostgresLedger implements Ledger {
   readonly killSwitches: PostgresKillSwitches;
   readonly pool: pg.Pool;
   private readonly logger: Logger;
+  /** Host, port, user and database for error messages; never the password. */
+  private readonly address: LedgerAddress;
   private readonly writer: SpoolingWriter;
   private closing: Promise<void> | null = null;
   private schema: Promise<void> | null = null;
@@ -64,6 +75,7 @@ export class PostgresLedger implements Ledger {
 
   constructor(opts: PostgresLedgerOptions) {
     this.logger = opts.logger;
+    this.address = ledgerAddress(opts.url);
     // First: a spool folder in use by another gateway stops the start before any connection.
     const spool = opts.spoolDir === null ? null : new Spool(opts.spoolDir, opts.logger);
     this.pool = new pg.Pool({
@@ -171,12 +183,13 @@ export class PostgresLedger implements Ledger {
     if (this.writer.isDown()) throw new LedgerUnavailable();
     try {
       await this.ensureSchema();
-      return await this.pool.query(sql, values);
+      // Filter values and kill switches are client text too: stored and looked up alike.
+      return await this.pool.query(sql, pgValues(values));
     } catch (err) {
       // A read that was too slow says nothing about the connection: only a lost one makes
       // later reads fail at once (the writer probes until the database answers).
       if (isUnavailable(err) && !isTimeout(err)) this.writer.reportOutage(err);
-      throw asLedgerError(err);
+      throw asMisconfigured(err, this.address) ?? asLedgerError(err);
     }
   }
 
@@ -195,7 +208,8 @@ export class PostgresLedger implements Ledger {
       },
       (err: unknown) => {
         this.schema = null;
-        throw err;
+        // A missing database or a refused password said in words, for the log and the CLI.
+        throw asMisconfigured(err, this.address) ?? err;
       },
     );
     return this.schema;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ROLLUPS, SUMS, type Rollup } from '../rollups.js';
+import { checkOut } from './checkout.js';
 
 /**
  * The PostgreSQL ledger's schema, as ordered, versioned migrations. A migration is never edited
@@ -123,7 +124,7 @@ export const MIGRATIONS: readonly Migration[] = [
  * resolves to the versions it applied.
  */
 export async function migrate(pool: pg.Pool): Promise<number[]> {
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   let failed: unknown;
   try {
     await client.query('BEGIN');
@@ -159,6 +160,6 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
     throw err;
   } finally {
     // A client whose connection failed is dropped instead of going back to the pool.
-    client.release(failed instanceof Error ? failed : undefined);
+    client.done(failed instanceof Error ? failed : undefined);
   }
 }

@@ -1,6 +1,7 @@
 import {
   closeSync,
   fdatasync,
+  fstat,
   fstatSync,
   ftruncate,
   ftruncateSync,
@@ -26,6 +27,7 @@ const writeAsync = promisify(write);
 const readAsync = promisify(read);
 const datasyncAsync = promisify(fdatasync);
 const truncateAsync = promisify(ftruncate);
+const fstatAsync = promisify(fstat);
 
 /** The spool's file and lock file names inside `storage.spool_dir`. */
 export const SPOOL_FILE = 'ledger-spool.ndjson';
@@ -41,14 +43,73 @@ export function encodeItem(item: LedgerItem): string {
   return JSON.stringify(item, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
+/**
+ * The item a spool line holds. A line that parses but is not a whole row or event (a damaged
+ * file) throws like one that does not parse: sent on, it would fail the batch every time and
+ * stall the spool behind it, taken for an outage.
+ */
 export function decodeItem(line: string): LedgerItem {
-  const item = JSON.parse(line) as { row?: Omit<LedgerRow, 'costPico'> & { costPico: unknown } };
-  if (!item.row) return item as LedgerItem;
-  const cost = item.row.costPico;
-  if (cost !== null && (typeof cost !== 'string' || !/^-?\d+$/.test(cost))) {
-    throw new Error('a spooled row has no valid cost');
+  const item = JSON.parse(line) as unknown;
+  if (isObject(item) && isObject(item.row)) {
+    const cost = item.row.costPico;
+    if (cost !== null && (typeof cost !== 'string' || !/^-?\d+$/.test(cost))) {
+      throw new Error('a spooled row has no valid cost');
+    }
+    if (!isRowShape(item.row)) throw new Error('a spooled row lacks fields of a ledger row');
+    const row = item.row as unknown as Omit<LedgerRow, 'costPico'>;
+    return { row: { ...row, costPico: cost === null ? null : BigInt(cost) } };
   }
-  return { row: { ...item.row, costPico: cost === null ? null : BigInt(cost) } };
+  if (isObject(item) && isObject(item.event) && isEventShape(item.event)) {
+    return { event: item.event as unknown as GatewayEvent };
+  }
+  throw new Error('a spool line is neither a ledger row nor an event');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const ROW_TEXT = ['requestId', 'org', 'team', 'user', 'endpoint', 'provider', 'upstream', 'model'];
+const ROW_NULLABLE_TEXT = ['resolvedModel', 'deployment', 'reason', 'priceSource', 'keyId'];
+const ROW_NUMBERS = [
+  'timestampMs',
+  'status',
+  'inputTokens',
+  'cachedInputTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'latencyMs',
+  'countedInputTokens',
+  'countedOutputTokens',
+];
+
+/** Whether every field the insert reads is there with its type (the cost is checked apart). */
+function isRowShape(row: Record<string, unknown>): boolean {
+  return (
+    ROW_TEXT.every((k) => typeof row[k] === 'string') &&
+    ROW_NULLABLE_TEXT.every((k) => row[k] === null || typeof row[k] === 'string') &&
+    ROW_NUMBERS.every((k) => typeof row[k] === 'number' && Number.isFinite(row[k])) &&
+    typeof row.decision === 'string' &&
+    typeof row.usageSource === 'string' &&
+    typeof row.streamed === 'boolean' &&
+    Array.isArray(row.flags) &&
+    row.flags.every((f) => typeof f === 'string') &&
+    isObject(row.tags) &&
+    Object.values(row.tags).every((v) => typeof v === 'string')
+  );
+}
+
+function isEventShape(event: Record<string, unknown>): boolean {
+  return (
+    typeof event.id === 'string' &&
+    typeof event.timestampMs === 'number' &&
+    typeof event.type === 'string' &&
+    typeof event.message === 'string' &&
+    isObject(event.scope) &&
+    isObject(event.data) &&
+    (event.actor === null || typeof event.actor === 'string')
+  );
 }
 
 /**
@@ -94,48 +155,90 @@ export class Spool {
     if (items.length === 0) return;
     const text = `${items.map(encodeItem).join('\n')}\n`;
     const bytes = Buffer.from(text);
+    await this.resyncSize();
     let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await writeAsync(this.fd, bytes, written, bytes.length - written);
-      written += bytesWritten;
+    try {
+      while (written < bytes.length) {
+        const { bytesWritten } = await writeAsync(this.fd, bytes, written, bytes.length - written);
+        written += bytesWritten;
+      }
+      await datasyncAsync(this.fd);
+    } catch (err) {
+      // A write cut short (a full disk) leaves part of a line: the next append would be glued to
+      // it, and both rows read back as one broken line. Cut it off; the rows stay queued.
+      if (written > 0) await truncateAsync(this.fd, this.sizeBytes).catch(() => undefined);
+      throw err;
     }
-    await datasyncAsync(this.fd);
     this.sizeBytes += bytes.length;
     this.unreplayed += items.length;
   }
 
   /**
+   * The file is appended to at its real end. When that is not where this run left it (cut from
+   * outside, or a write that failed half-way and could not be undone), the sizes are taken from
+   * the file, and a last line left without its newline gets one: glued to the next append, both
+   * would read back as one broken line, and the whole row appended after it would be lost.
+   */
+  private async resyncSize(): Promise<void> {
+    const actual = (await fstatAsync(this.fd)).size;
+    if (actual === this.sizeBytes) return;
+    let size = actual;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await readAsync(this.fd, last, 0, 1, size - 1);
+      if (last[0] !== 10) {
+        await writeAsync(this.fd, Buffer.from('\n'), 0, 1);
+        size++;
+      }
+    }
+    this.sizeBytes = size;
+    // Lines before the cut that were committed are written again at worst, which is harmless.
+    this.replayedBytes = Math.min(this.replayedBytes, size);
+  }
+
+  /**
    * Up to `max` items after the replayed part, in file order, and the offset to pass to
-   * {@link committed} once they are in the database. Lines that do not parse are skipped and
-   * counted in `invalid` (they cannot ever be written).
+   * {@link committed} once they are in the database. Lines that are not an item (damaged) are
+   * returned apart in `invalid`: they can never be written, only set aside.
    */
   async next(
     max: number,
-  ): Promise<{ items: LedgerItem[]; end: number; lines: number; invalid: number }> {
+  ): Promise<{ items: LedgerItem[]; end: number; lines: number; invalid: string[] }> {
     const items: LedgerItem[] = [];
     let offset = this.replayedBytes;
     let lines = 0;
-    let invalid = 0;
+    const invalid: string[] = [];
     let chunkSize = 1 << 20;
-    while (items.length + invalid < max && offset < this.sizeBytes) {
+    while (items.length + invalid.length < max && offset < this.sizeBytes) {
       const length = Math.min(chunkSize, this.sizeBytes - offset);
       const buffer = Buffer.alloc(length);
       const { bytesRead } = await readAsync(this.fd, buffer, 0, length, offset);
       const text = buffer.subarray(0, bytesRead);
       let start = 0;
       let newline = text.indexOf(10, start);
-      if (newline === -1) {
+      if (newline === -1 && bytesRead === length && offset + length < this.sizeBytes) {
         // One line longer than the chunk: read a bigger one.
         chunkSize *= 4;
         continue;
       }
-      while (newline !== -1 && items.length + invalid < max) {
+      if (newline === -1) {
+        // The file ends early or without its newline: cut from outside while it was in use
+        // (this run wrote whole lines only). The part left of the last line is set aside, and
+        // the file is taken to end where it really does, so reading it cannot loop forever.
+        const tail = text.toString('utf8');
+        if (tail.trim() !== '') invalid.push(tail);
+        lines++;
+        offset += bytesRead;
+        this.sizeBytes = offset;
+        break;
+      }
+      while (newline !== -1 && items.length + invalid.length < max) {
         const line = text.subarray(start, newline).toString('utf8');
         lines++;
         try {
           items.push(decodeItem(line));
         } catch {
-          invalid++;
+          if (line.trim() !== '') invalid.push(line);
         }
         start = newline + 1;
         newline = text.indexOf(10, start);
@@ -159,11 +262,18 @@ export class Spool {
 
   /** Sets an item the database refuses aside, with the reason, so it stops blocking the rest. */
   async reject(item: LedgerItem, reason: string): Promise<void> {
+    await this.setAside({ reason, item: JSON.parse(encodeItem(item)) as unknown });
+  }
+
+  /** Sets a damaged spool line aside as it was, so a person can still read what it held. */
+  async rejectLine(line: string, reason: string): Promise<void> {
+    await this.setAside({ reason, line });
+  }
+
+  private async setAside(entry: Record<string, unknown>): Promise<void> {
     const fd = openSync(join(this.dir, REJECTED_FILE), 'a', 0o600);
     try {
-      const line = Buffer.from(
-        `${JSON.stringify({ reason, item: JSON.parse(encodeItem(item)) })}\n`,
-      );
+      const line = Buffer.from(`${JSON.stringify(entry)}\n`);
       await writeAsync(fd, line, 0, line.length);
       await datasyncAsync(fd);
     } finally {

@@ -251,10 +251,13 @@ export class SpoolingWriter {
   private async replayBatch(): Promise<boolean> {
     const spool = this.spool as Spool;
     const next = await spool.next(this.batchSize);
-    if (next.invalid > 0) {
+    if (next.invalid.length > 0) {
+      for (const line of next.invalid) {
+        await spool.rejectLine(line, 'the spool line is not a whole ledger row or event');
+      }
       this.logger.error(
-        { event: 'ledger.spool_invalid', lines: next.invalid },
-        'spool lines that do not parse were skipped; they cannot be written',
+        { event: 'ledger.spool_invalid', lines: next.invalid.length },
+        'damaged spool lines cannot be written; they were set aside in ledger-rejected.ndjson',
       );
     }
     let ok = await this.attempt(() => this.target.write(next.items));

@@ -2,10 +2,12 @@ import type pg from 'pg';
 import type { GatewayEvent } from '../../events/event.js';
 import type { LedgerRow } from '../row.js';
 import { RollupDeltas, SUMS, type Delta, type Rollup } from '../rollups.js';
+import { checkOut } from './checkout.js';
 import { insertEventsSql } from './events.js';
 import { ident, rollupTable } from './migrations.js';
 import { Params, REQUEST_COLUMNS, REQUESTS, rowValues, valuesSql } from './sql.js';
 import type { LedgerItem } from './spool.js';
+import { pgEvent, pgRow } from './text.js';
 
 // PostgreSQL takes at most 65,535 parameters a statement; rows have 29 columns.
 const ROWS_PER_INSERT = 1_000;
@@ -21,10 +23,10 @@ const INSERT_COLUMNS = REQUEST_COLUMNS.map(ident).join(', ');
  */
 export async function writeBatch(pool: pg.Pool, items: readonly LedgerItem[]): Promise<number> {
   const rows = uniqueRows(items);
-  const events = items.flatMap((item) => ('event' in item ? [item.event] : []));
+  const events = items.flatMap((item) => ('event' in item ? [pgEvent(item.event)] : []));
   if (rows.length === 0 && events.length === 0) return 0;
 
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   let failed: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -47,18 +49,23 @@ export async function writeBatch(pool: pg.Pool, items: readonly LedgerItem[]): P
     throw err;
   } finally {
     // A client that failed mid-transaction is dropped, not handed to the next batch.
-    client.release(failed);
+    client.done(failed);
   }
 }
 
-/** The batch's rows, the first of each request id only (as SQLite's INSERT OR IGNORE keeps). */
+/**
+ * The batch's rows, the first of each request id only (as SQLite's INSERT OR IGNORE keeps),
+ * made storable first: the rollup sums must group the values the database will hold.
+ */
 function uniqueRows(items: readonly LedgerItem[]): LedgerRow[] {
   const seen = new Set<string>();
   const rows: LedgerRow[] = [];
   for (const item of items) {
-    if (!('row' in item) || seen.has(item.row.requestId)) continue;
-    seen.add(item.row.requestId);
-    rows.push(item.row);
+    if (!('row' in item)) continue;
+    const row = pgRow(item.row);
+    if (seen.has(row.requestId)) continue;
+    seen.add(row.requestId);
+    rows.push(row);
   }
   return rows;
 }
