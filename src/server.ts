@@ -28,6 +28,7 @@ import { sendError } from './proxy/error-response.js';
 import { handleMetered } from './proxy/metered.js';
 import { handleUnmetered } from './proxy/passthrough.js';
 import { matchRoute } from './proxy/route.js';
+import { unknownUpstreamError } from './proxy/unknown-upstream.js';
 import { UpstreamLimits } from './proxy/upstream-limits.js';
 import { UpstreamPools } from './proxy/upstream-pool.js';
 import { handleDecision } from './decision/handler.js';
@@ -90,6 +91,7 @@ function buildPolicy(
     store: shared.store,
     clock,
     onStoreDown: config.raw.storage.on_store_down,
+    logger,
     onEvent: (e) => {
       alerts.notify(budgetThresholdAlert(e));
       events.record(
@@ -435,14 +437,10 @@ async function dispatch(
   if ('unknown' in route) {
     res.setHeader('x-spendgate-request-id', randomUUID());
     const dialect = url.includes('/messages') ? 'anthropic' : 'openai';
-    const known = [...deps.config.upstreams.keys()].map((n) => `/${n}`).join(', ');
     return sendError(
       res,
       dialect,
-      new GatewayError(
-        'unknown_upstream',
-        `no upstream named "${route.unknown}"; configured: ${known}`,
-      ),
+      unknownUpstreamError(route.unknown, deps.config.upstreams.keys()),
     );
   }
   if (route.op) return handleMetered(deps, req, res, route, route.op);

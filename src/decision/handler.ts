@@ -17,15 +17,13 @@ import { readBody } from '../proxy/read-body.js';
 import type { RequestRecord } from '../proxy/request-record.js';
 import { modelOf, parseBody, priceModel, type Body } from '../proxy/request-body.js';
 import { matchRoute, type ProxyRoute } from '../proxy/route.js';
+import { unknownUpstreamError } from '../proxy/unknown-upstream.js';
 import { countPromptTokens, maxOutputTokens } from '../tokens/index.js';
 import { sendAllowed, sendRefusal } from './answer.js';
 import { hasBody, hintsOf, originalRequest, rejectStatusOf } from './original.js';
 
 /** The status recorded for a caller that left during a throttle delay (nginx's convention). */
 const CLIENT_CLOSED_STATUS = 499;
-
-/** Characters of an unknown upstream's name an error repeats. */
-const MAX_ECHOED_NAME = 100;
 
 /** Answers one decision call; every call that names a known upstream gets exactly one row. */
 export async function handleDecision(
@@ -59,16 +57,7 @@ function routeOf(deps: ProxyDeps, uri: string, method: string): ProxyRoute {
       'X-Original-URI has empty or dot segments or encoded slashes; send a normalised path',
     );
   }
-  if ('unknown' in route) {
-    const known = [...deps.config.upstreams.keys()].map((n) => `/${n}`).join(', ');
-    // The name is echoed, also in x-spendgate-error-body: a long one must not make the answer's
-    // headers too large for the front proxy (nginx's buffer for them is 4-8 KB).
-    const name =
-      route.unknown.length > MAX_ECHOED_NAME
-        ? `${route.unknown.slice(0, MAX_ECHOED_NAME)}…`
-        : route.unknown;
-    throw new GatewayError('unknown_upstream', `no upstream named "${name}"; configured: ${known}`);
-  }
+  if ('unknown' in route) throw unknownUpstreamError(route.unknown, deps.config.upstreams.keys());
   return route;
 }
 

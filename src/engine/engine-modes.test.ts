@@ -8,7 +8,8 @@ import {
   type RateLimitConfig,
 } from '../policy/schema.js';
 import { MemoryStore } from '../store/memory.js';
-import type { CounterStore } from '../store/store.js';
+import { StoreUnavailableError, type CounterStore } from '../store/store.js';
+import { capturingLogger } from '../../test/support/log-capture.js';
 import { createEnforcer, type Admission, type EnforcerEvent } from './engine.js';
 
 const NOON = Date.parse('2026-05-10T12:00:00Z');
@@ -24,6 +25,7 @@ function setup(
 ) {
   const clock = fakeClock(NOON);
   const events: EnforcerEvent[] = [];
+  const log = capturingLogger();
   const enforcer = createEnforcer({
     budgets: budgetsSchema.parse(budgets),
     rateLimits: rateLimitsSchema.parse(rateLimits),
@@ -31,8 +33,9 @@ function setup(
     clock,
     onEvent: (e) => events.push(e),
     onStoreDown,
+    logger: log.logger,
   });
-  return { enforcer, clock, events };
+  return { enforcer, clock, events, log };
 }
 
 function allowed(a: Admission): Extract<Admission, { allowed: true }> {
@@ -241,15 +244,20 @@ describe('enforcer: kill switches', () => {
   });
 });
 
-describe('enforcer: store outage', () => {
-  const broken: CounterStore = {
-    reserve: () => Promise.reject(new Error('down')),
-    commit: () => Promise.reject(new Error('down')),
-    release: () => Promise.reject(new Error('down')),
+/** A store whose every write fails with `err`. */
+function failingStore(err: Error): CounterStore {
+  return {
+    reserve: () => Promise.reject(err),
+    commit: () => Promise.reject(err),
+    release: () => Promise.reject(err),
     snapshot: () => Promise.resolve([]),
     seed: () => Promise.resolve(),
     sweep: () => Promise.resolve(0),
   };
+}
+
+describe('enforcer: store outage', () => {
+  const broken = failingStore(new StoreUnavailableError('the counter store did not answer'));
 
   it('fails open with the flag set', async () => {
     const { enforcer } = setup([daily], [], broken);
@@ -265,5 +273,47 @@ describe('enforcer: store outage', () => {
     const a = await enforcer.admit({ dims, costPico: usd('1'), tokens: 1 });
 
     expect(a.allowed ? '' : a.reason).toBe('store_unavailable');
+  });
+});
+
+describe('enforcer: a store error that is not an outage', () => {
+  const buggy = failingStore(new TypeError("Cannot read properties of undefined (reading 'n')"));
+
+  it('refuses with store_unavailable under fail_open instead of serving with no hold', async () => {
+    const { enforcer } = setup([daily], [], buggy, 'fail_open');
+
+    const a = await enforcer.admit({ dims, costPico: usd('1'), tokens: 1 });
+
+    expect(a.allowed ? '' : a.reason).toBe('store_unavailable');
+  });
+
+  it('refuses with store_unavailable under fail_closed', async () => {
+    const { enforcer } = setup([daily], [], buggy, 'fail_closed');
+
+    const a = await enforcer.admit({ dims, costPico: usd('1'), tokens: 1 });
+
+    expect(a.allowed ? '' : a.reason).toBe('store_unavailable');
+  });
+
+  it('logs enforcement.failed at error level with the error', async () => {
+    const { enforcer, log } = setup([daily], [], buggy);
+
+    await enforcer.admit({ dims, costPico: usd('1'), tokens: 1 });
+
+    expect(log.lines.map((l) => [l.event, l.level, l.err])).toEqual([
+      ['enforcement.failed', 50, "Cannot read properties of undefined (reading 'n')"],
+    ]);
+  });
+
+  it('logs nothing for an outage: the store reports those itself', async () => {
+    const { enforcer, log } = setup(
+      [daily],
+      [],
+      failingStore(new StoreUnavailableError('the counter store did not answer')),
+    );
+
+    await enforcer.admit({ dims, costPico: usd('1'), tokens: 1 });
+
+    expect(log.lines).toEqual([]);
   });
 });

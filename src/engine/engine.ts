@@ -9,7 +9,14 @@ import { killSwitchRetryAfter, matchKillSwitch, type KillSwitch } from '../polic
 import type { Budget, RateLimit } from '../policy/schema.js';
 import type { RequestDims } from '../policy/scope.js';
 import { BUCKET_WINDOW_SECONDS, bucketConfig, type BucketKind } from '../policy/token-bucket.js';
-import type { CounterStore, Reservation, ReserveItem, ReserveResult } from '../store/store.js';
+import type { Logger } from '../log/logger.js';
+import {
+  StoreUnavailableError,
+  type CounterStore,
+  type Reservation,
+  type ReserveItem,
+  type ReserveResult,
+} from '../store/store.js';
 import { budgetInstanceKey, budgetKeyPrefix, bucketKeyPrefix } from './keys.js';
 import { admissionOf, rejectionOf } from './outcome.js';
 import {
@@ -36,6 +43,8 @@ export type EnforcerOptions = {
   readonly onEvent?: (event: EnforcerEvent) => void;
   /** What to do when the store cannot answer. @default fail_open */
   readonly onStoreDown?: 'fail_open' | 'fail_closed';
+  /** Where a store failure that is not an outage (a bug) is reported. */
+  readonly logger?: Logger;
 };
 
 /** The engine that `createEnforcer` returns. */
@@ -91,7 +100,7 @@ function bucketsOf(limit: RateLimit): Bucket[] {
 
 /** Builds the enforcement engine over prepared budgets, rate limits and a counter store. */
 export function createEnforcer(options: EnforcerOptions): Enforcer {
-  const { store, clock, onEvent } = options;
+  const { store, clock, onEvent, logger } = options;
   const failClosed = options.onStoreDown === 'fail_closed';
   const budgets = options.budgets.map((b) => new PreparedBudget(b, budgetKeyPrefix(b.name)));
   const buckets = options.rateLimits.flatMap(bucketsOf);
@@ -247,7 +256,23 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
       let result: ReserveResult;
       try {
         result = await store.reserve(items, nowMs);
-      } catch {
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) {
+          // Not an outage but a bug (in a script, in the store's code): serving the request
+          // with no hold would let it spend past every budget unseen, and so would every
+          // request after it. Refuse it like a closed store, whatever the outage rule, and
+          // tell a person.
+          logger?.error(
+            { event: 'enforcement.failed', err: (err as Error)?.message ?? String(err) },
+            'the counter store failed for a reason other than an outage; the request is refused',
+          );
+          return {
+            allowed: false,
+            reason: 'store_unavailable',
+            retryAfterSeconds: undefined,
+            headers: {},
+          };
+        }
         // SPEC "Storage": an outage follows the configured rule instead of failing the request.
         if (failClosed) {
           return {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../log/logger.js';
 import type { SpendQuery } from './ledger.js';
 import type { LedgerRow } from './row.js';
-import { openSqliteLedger, type SqliteLedger } from './sqlite.js';
+import { MIGRATIONS, openSqliteLedger, type SqliteLedger } from './sqlite.js';
 import { ROLLUP_MIGRATIONS } from './sqlite-rollups.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
 import { canonical, D, expected, generate, START } from '../../test/support/spend-fixture.js';
@@ -59,11 +59,10 @@ describe('spend query: rollups stay with the raw rows', () => {
     const before = openSqliteLedger({ path, logger: silentLogger() });
     for (const row of rows.slice(0, 500)) before.append(row);
     await before.flush();
-    const latest = before.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get();
+    const versions = ROLLUP_MIGRATIONS.map((sql) => MIGRATIONS.indexOf(sql) + 1);
     before.db.exec(
-      `DELETE FROM schema_migrations WHERE version > ${
-        Number(latest) - ROLLUP_MIGRATIONS.length
-      }; DROP TABLE spend_daily_org; DROP TABLE spend_hourly_org; DROP TABLE spend_hourly;`,
+      `DELETE FROM schema_migrations WHERE version IN (${versions.join(', ')});
+       DROP TABLE spend_daily_org; DROP TABLE spend_hourly_org; DROP TABLE spend_hourly;`,
     );
     await before.close();
 

@@ -15,19 +15,27 @@ import {
   type SpendRow,
 } from './ledger.js';
 import type { LedgerRow } from './row.js';
-import { EVENT_MIGRATIONS, SqliteEventLog, SqliteKillSwitches } from './sqlite-events.js';
+import {
+  EVENT_MIGRATIONS,
+  EVENT_TYPE_INDEX_MIGRATION,
+  SqliteEventLog,
+  type PendingEvent,
+  SqliteKillSwitches,
+} from './sqlite-events.js';
 import {
   REQUEST_COLUMN_COUNT,
   rowFromRecord,
   rowToParams,
   type RowRecord,
 } from './sqlite-record.js';
+import { isRowRefusal, rejectedFileOf, setAside } from './sqlite-refusals.js';
 import { ROLLUP_MIGRATIONS, RollupWriter } from './sqlite-rollups.js';
+import type { LedgerItem } from './postgres/spool.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
 import { decodeCursor, encodeCursor, spendRowOf } from './pages.js';
 
-/** Versioned migrations; each runs once, in order, inside a transaction. */
-const MIGRATIONS: string[] = [
+/** Versioned migrations (a version is a position, from 1); each runs once, in order, in a transaction. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE requests (
      request_id TEXT PRIMARY KEY,
      ts INTEGER NOT NULL,
@@ -47,6 +55,8 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX requests_org_ts ON requests (org, ts)`,
   ...EVENT_MIGRATIONS,
   ...ROLLUP_MIGRATIONS,
+  // Versions are positions in this list: a new migration goes at the end, never between.
+  EVENT_TYPE_INDEX_MIGRATION,
 ];
 
 export type SqliteLedgerOptions = {
@@ -112,13 +122,15 @@ export class SqliteLedger implements Ledger {
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private queue: LedgerRow[] = [];
-  private eventWrites: (() => void)[] = [];
+  private eventWrites: PendingEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failing = false;
   private readonly insert: Database.Statement;
   private readonly rollups: RollupWriter;
   private readonly spend: SqliteSpendQuery;
-  private readonly writeBatch: (rows: LedgerRow[], events: (() => void)[]) => void;
+  private readonly writeBatch: (rows: LedgerRow[], events: PendingEvent[]) => void;
+  /** Where refused rows and events are set aside; null for an in-memory ledger. */
+  private readonly rejectedFile: string | null;
 
   constructor(
     db: Database.Database,
@@ -129,6 +141,7 @@ export class SqliteLedger implements Ledger {
     this.logger = opts.logger;
     this.batchSize = opts.batchSize ?? 500;
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
+    this.rejectedFile = rejectedFileOf(opts.path);
     // Positional parameters in the column order of the table: cheaper to bind than named ones.
     this.insert = db.prepare(
       `INSERT OR IGNORE INTO requests VALUES (${placeholders(REQUEST_COLUMN_COUNT)})`,
@@ -137,16 +150,16 @@ export class SqliteLedger implements Ledger {
     this.spend = new SqliteSpendQuery(db);
     // Rollups change in the transaction of their raw rows, so they always agree with them; a
     // duplicate the insert ignores is not counted twice.
-    this.writeBatch = db.transaction((rows: LedgerRow[], events: (() => void)[]) => {
+    this.writeBatch = db.transaction((rows: LedgerRow[], events: PendingEvent[]) => {
       for (const row of rows) {
         const tags = JSON.stringify(row.tags);
         if (this.insert.run(rowToParams(row, tags)).changes === 1) this.rollups.add(row, tags);
       }
       this.rollups.flush();
-      for (const write of events) write();
+      for (const pending of events) pending.write();
     });
-    this.events = new SqliteEventLog(db, (write) => {
-      this.eventWrites.push(write);
+    this.events = new SqliteEventLog(db, (pending) => {
+      this.eventWrites.push(pending);
       this.schedule(this.flushIntervalMs);
     });
     this.killSwitches = new SqliteKillSwitches(db);
@@ -314,25 +327,112 @@ export class SqliteLedger implements Ledger {
     const events = this.eventWrites;
     this.queue = [];
     this.eventWrites = [];
+    let failure: { err: unknown; rows: LedgerRow[]; events: PendingEvent[] } | null = null;
     try {
       this.writeBatch(batch, events);
+    } catch (err) {
+      this.rollups.discard();
+      // One row the database can never take (a cost past 64 bits) must not hold back every
+      // row after it: the batch goes again one item at a time, and refused items are set aside.
+      failure = isRowRefusal(err) ? this.writeApart(batch, events) : { err, rows: batch, events };
+    }
+    if (failure === null) {
       if (this.failing)
         this.logger.info({ event: 'ledger.flush_recovered' }, 'ledger writes succeed again');
       this.failing = false;
+      return;
+    }
+
+    // The database itself failed (busy, I/O, a full disk): keep what is left, in order, for the
+    // next attempt. A ledger row is never dropped.
+    this.queue = failure.rows.concat(this.queue);
+    this.eventWrites = failure.events.concat(this.eventWrites);
+    if (!this.failing) {
+      this.logger.error(
+        {
+          event: 'ledger.flush_failed',
+          err: (failure.err as Error).message,
+          rows: failure.rows.length,
+        },
+        'ledger write failed; retrying',
+      );
+    }
+    this.failing = true;
+    this.schedule(1_000);
+  }
+
+  /**
+   * Writes a refused batch one item per transaction, in order, and sets aside each item the
+   * database refuses. Stops writing at the first failure that is not a refusal; resolves to
+   * what is left then (with that error), or null when nothing is.
+   */
+  private writeApart(
+    rows: LedgerRow[],
+    events: PendingEvent[],
+  ): { err: unknown; rows: LedgerRow[]; events: PendingEvent[] } | null {
+    const left: { err: unknown; rows: LedgerRow[]; events: PendingEvent[] } = {
+      err: null,
+      rows: [],
+      events: [],
+    };
+    let outage = false;
+    const tryOne = (write: () => void, item: LedgerItem): boolean => {
+      if (outage) return false;
+      try {
+        write();
+        return true;
+      } catch (err) {
+        this.rollups.discard();
+        if (!isRowRefusal(err)) {
+          outage = true;
+          left.err = err;
+          return false;
+        }
+        const unsaved = this.reject(item, err);
+        // A refused item that cannot be set aside stays queued; the items after it go on.
+        if (unsaved !== null) left.err ??= unsaved;
+        return unsaved === null;
+      }
+    };
+    for (const row of rows) {
+      if (!tryOne(() => this.writeBatch([row], []), { row })) left.rows.push(row);
+    }
+    for (const pending of events) {
+      if (!tryOne(() => this.writeBatch([], [pending]), { event: pending.event })) {
+        left.events.push(pending);
+      }
+    }
+    if (left.rows.length === 0 && left.events.length === 0) return null;
+    return left;
+  }
+
+  /** Sets a refused item aside; the error when the file cannot be written (it stays queued). */
+  private reject(item: LedgerItem, refusal: unknown): unknown {
+    const reason = (refusal as Error).message;
+    try {
+      setAside(this.rejectedFile, item, reason);
     } catch (err) {
-      // Keep the rows, in order, for the next attempt: a ledger row is never dropped.
-      this.rollups.discard();
-      this.queue = batch.concat(this.queue);
-      this.eventWrites = events.concat(this.eventWrites);
       if (!this.failing) {
         this.logger.error(
-          { event: 'ledger.flush_failed', err: (err as Error).message, rows: batch.length },
-          'ledger write failed; retrying',
+          { event: 'ledger.reject_failed', err: (err as Error).message, file: this.rejectedFile },
+          'a refused ledger item could not be set aside; it stays queued and is tried again',
         );
       }
-      this.failing = true;
-      this.schedule(1_000);
+      return err;
     }
+    this.logger.error(
+      {
+        event: 'ledger.row_rejected',
+        err: reason,
+        requestId: 'row' in item ? item.row.requestId : undefined,
+        eventId: 'event' in item ? item.event.id : undefined,
+        file: this.rejectedFile,
+      },
+      this.rejectedFile === null
+        ? 'the ledger database refuses an item; an in-memory ledger cannot keep it'
+        : 'the ledger database refuses an item; it was set aside in the rejected file',
+    );
+    return null;
   }
 }
 

@@ -24,12 +24,13 @@ import type { BudgetState } from '../policy/cost-budget.js';
 import type { TokenBucketConfig } from '../policy/token-bucket.js';
 import { MemoryStore } from './memory.js';
 import { StoreUnreachableError, type AppliedCharge, type RedisStore } from './redis.js';
-import type {
-  CounterStore,
-  InstanceSnapshot,
-  Reservation,
-  ReserveItem,
-  ReserveResult,
+import {
+  StoreUnavailableError,
+  type CounterStore,
+  type InstanceSnapshot,
+  type Reservation,
+  type ReserveItem,
+  type ReserveResult,
 } from './store.js';
 
 /** How the failover store is set up. */
@@ -70,7 +71,7 @@ const RESEED_CHUNK = 200;
 const KNOWN_LIMIT = 100_000;
 
 /** Thrown by `reserve` under fail_closed while the store is down. */
-export class StoreDownError extends Error {
+export class StoreDownError extends StoreUnavailableError {
   constructor() {
     super('the counter store is down');
     this.name = 'StoreDownError';

@@ -33,6 +33,7 @@ export function openCounterStore(spec: string, options: OpenCounterStoreOptions)
     clock: parsed.clock,
     callerClock: options.clock,
     timeoutMs: parsed.timeoutMs,
+    leaseMs: parsed.leaseMs,
   });
   return new FailoverStore({
     remote,

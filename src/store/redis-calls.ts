@@ -3,13 +3,13 @@
  * no usable answer (Redis down, unreachable, too slow, loading), which the failover store turns
  * into its outage rule.
  */
-import type { Reservation } from './store.js';
+import { StoreUnavailableError, type Reservation } from './store.js';
 
 /**
  * Redis gave no answer (down, unreachable, too slow, loading). `maybeReserved` is the
  * reservation a failed reserve may still have made: releasing it later is safe either way.
  */
-export class StoreUnreachableError extends Error {
+export class StoreUnreachableError extends StoreUnavailableError {
   readonly maybeReserved: Reservation | undefined;
 
   constructor(cause: unknown, maybeReserved?: Reservation) {

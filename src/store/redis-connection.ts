@@ -3,7 +3,8 @@
  * or hung Redis costs a request at most `timeout_ms`, and the failover store decides what happens
  * next. ioredis keeps reconnecting in the background.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../lazy/drivers.js';
 import type { RedisCountersSpec } from './redis-url.js';
 
 /**
@@ -12,7 +13,7 @@ import type { RedisCountersSpec } from './redis-url.js';
  * that get no answer are timed out by the store (`RedisStore`'s `timeoutMs`), not here.
  */
 export function connectRedis(spec: RedisCountersSpec): Redis {
-  const redis = new Redis({
+  const redis = new (redisClient())({
     ...spec.connection,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,

@@ -6,7 +6,10 @@
  * Budget instance hash: `cu`/`cp` committed and `ru`/`rp` reserved, each as micro-dollars plus a
  * pico remainder (see `redis-amounts.ts`), `x` the instance's expiry on the caller's clock.
  * Bucket hash: `t` tokens and `u` when they were counted, `c`/`r` its capacity and refill rate
- * (so a sweep can tell a refilled bucket). Doubles are written with `%.17g`, which round-trips,
+ * (so a sweep can tell a refilled bucket). Holds and leases: a hold marker holds its gateway's id
+ * while open and `~` once a sweep gave its budget amounts back; the gateway's hold hash maps each
+ * open hold id to the budget amounts it added (`key u p`, repeated); the owners set lists the
+ * gateways with holds, and a gateway's lease key lives while it heartbeats (`redis-lease.ts`). Doubles are written with `%.17g`, which round-trips,
  * and integers with `%.0f`, since Redis would format a Lua number with only 14 digits.
  */
 import type { Redis } from 'ioredis';
@@ -40,6 +43,16 @@ local function dbl(x)
   return string.format('%.17g', x)
 end
 
+-- The hold marker of a hold whose budget amounts a sweep already gave back.
+local RELEASED = '~'
+
+-- Lengthens a key's life to at least ttl ms, never shortens it.
+local function extend(key, ttl)
+  if redis.call('PTTL', key) < tonumber(ttl) then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+
 -- The script's time: the caller's, or Redis's own when the caller sends none, so every
 -- replica refills buckets on one clock.
 local function clock(arg)
@@ -71,20 +84,24 @@ end
 `;
 
 /**
- * KEYS: item keys, then the hold marker. ARGV: now ('' = Redis time), marker TTL, then 7 per
- * item: budget `b, amount u, amount p, max u|'', max p|'', ttl ms, expires at`; bucket
- * `r, cost, capacity, refill per ms, enforce 1|0, '', ''`. Reply: `{ok, now, 4 per item}`, the
- * state before the charge: budget `cu, cp, ru, rp`; bucket `tokens, 0, 0, 0`.
+ * KEYS: item keys, then the hold marker, the gateway's hold hash, the owners set and the
+ * gateway's lease. ARGV: now ('' = Redis time), marker TTL, gateway id, hold id, lease ms, prefix
+ * length, then 7 per item: budget `b, amount u, amount p, max u|'', max p|'', ttl ms, expires
+ * at`; bucket `r, cost, capacity, refill per ms, enforce 1|0, '', ''`. Reply: `{ok, now, 4 per
+ * item}`, the state before the charge: budget `cu, cp, ru, rp`; bucket `tokens, 0, 0, 0`.
+ * Registering the hold under the gateway (and renewing its lease, so a hold is never registered
+ * under a lease not yet written) is part of this one call: the allow path stays one round trip.
  */
 const RESERVE = `${COMMON}
 local now = clock(ARGV[1])
-local n = #KEYS - 1
+local n = #KEYS - 4
+local ARGS = 6
 local out = {0, dbl(now)}
 local levels = {}
 local refused = false
 
 for i = 1, n do
-  local a = 2 + (i - 1) * 7
+  local a = ARGS + (i - 1) * 7
   local key = KEYS[i]
   if ARGV[a + 1] == 'b' then
     local v = redis.call('HMGET', key, 'cu', 'cp', 'ru', 'rp')
@@ -116,40 +133,58 @@ if refused then
   return out
 end
 
+-- What a sweep gives back if this gateway's lease lapses: the budget amounts added below.
+local held = {}
 for i = 1, n do
-  local a = 2 + (i - 1) * 7
+  local a = ARGS + (i - 1) * 7
   local key = KEYS[i]
   if ARGV[a + 1] == 'b' then
     local v = redis.call('HMGET', key, 'ru', 'rp')
     local ru, rp = norm(num(v[1]) + tonumber(ARGV[a + 2]), num(v[2]) + tonumber(ARGV[a + 3]))
     redis.call('HSET', key, 'ru', int(ru), 'rp', int(rp), 'x', ARGV[a + 7])
     redis.call('PEXPIRE', key, ARGV[a + 6])
+    table.insert(held, string.sub(key, tonumber(ARGV[6]) + 1))
+    table.insert(held, ARGV[a + 2])
+    table.insert(held, ARGV[a + 3])
   else
     -- A shadow limit that would have refused still counts the traffic it let through.
     local cap, rate = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
     put_level(key, levels[i] - tonumber(ARGV[a + 2]), cap, rate, now)
   end
 end
-redis.call('SET', KEYS[#KEYS], '1', 'PX', ARGV[2])
+local hold, owned, owners, lease = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4]
+redis.call('SET', hold, ARGV[3], 'PX', ARGV[2])
+redis.call('HSET', owned, ARGV[4], table.concat(held, ' '))
+extend(owned, ARGV[2])
+redis.call('SADD', owners, ARGV[3])
+extend(owners, ARGV[2])
+redis.call('SET', lease, '1', 'PX', ARGV[5])
 out[1] = 1
 return out
 `;
 
 /**
- * Commit and release. KEYS: item keys, then the hold marker. ARGV: now, then 5 per item:
- * budget `b, reserved u, reserved p, actual u, actual p`; bucket `r, reserved, actual,
- * capacity, refill per ms`. The marker makes a settle count once: a replayed one finds it gone.
- * Reply: `{0}` when already settled, else `{1, 5 per item}`: budget `found, cu, cp, ru, rp`.
+ * Commit and release. KEYS: item keys, then the gateway's hold hash, then the hold marker.
+ * ARGV: now, hold id, then 5 per item: budget `b, reserved u, reserved p, actual u, actual p`;
+ * bucket `r, reserved, actual, capacity, refill per ms`. The marker makes a settle count once: a
+ * replayed one finds it gone. A marker a sweep set to released (the gateway's lease lapsed while
+ * it was paused or cut off) still settles, adding the actual cost, but takes back no budget
+ * reservation: the sweep already did. Reply: `{0}` when already settled, else `{1 | 2 (released
+ * by a sweep), 5 per item}`: budget `found, cu, cp, ru, rp`.
  */
 const SETTLE = `${COMMON}
-if redis.call('DEL', KEYS[#KEYS]) == 0 then
+local mark = redis.call('GET', KEYS[#KEYS])
+if not mark then
   return {0}
 end
+redis.call('DEL', KEYS[#KEYS])
+redis.call('HDEL', KEYS[#KEYS - 1], ARGV[2])
+local released = mark == RELEASED
 local now = clock(ARGV[1])
-local out = {1}
+local out = {released and 2 or 1}
 
-for i = 1, #KEYS - 1 do
-  local a = 1 + (i - 1) * 5
+for i = 1, #KEYS - 2 do
+  local a = 2 + (i - 1) * 5
   local key = KEYS[i]
   if ARGV[a + 1] == 'b' then
     -- The period ended and its key expired: nobody reads that instance any more.
@@ -159,7 +194,11 @@ for i = 1, #KEYS - 1 do
       end
     else
       local v = redis.call('HMGET', key, 'cu', 'cp', 'ru', 'rp')
-      local ru, rp = norm(num(v[3]) - tonumber(ARGV[a + 2]), num(v[4]) - tonumber(ARGV[a + 3]))
+      local hu, hp = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+      if released then
+        hu, hp = 0, 0
+      end
+      local ru, rp = norm(num(v[3]) - hu, num(v[4]) - hp)
       local cu, cp = norm(num(v[1]) + tonumber(ARGV[a + 4]), num(v[2]) + tonumber(ARGV[a + 5]))
       redis.call('HSET', key, 'cu', int(cu), 'cp', int(cp), 'ru', int(ru), 'rp', int(rp))
       table.insert(out, 1)
@@ -249,12 +288,51 @@ end
 return dropped
 `;
 
+/**
+ * Gives back the budget amounts held by gateways whose lease is gone (crashed, or cut off for
+ * longer than a lease). KEYS[1]: the owners set. ARGV: the start of lease keys, of hold hashes,
+ * of hold markers, the store prefix, and the caller's gateway id (never swept by itself). Each
+ * hold's marker turns to released in the same step, so a hold is given back once, however
+ * many gateways sweep, and its gateway's later settle subtracts nothing more. Replies with the
+ * number of holds given back.
+ */
+const RELEASE_ORPHANS = `${COMMON}
+local released = 0
+
+for _, gateway in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if gateway ~= ARGV[5] and redis.call('EXISTS', ARGV[1] .. gateway) == 0 then
+    local owned = ARGV[2] .. gateway
+    local holds = redis.call('HGETALL', owned)
+    for j = 1, #holds, 2 do
+      local marker = ARGV[3] .. holds[j]
+      if redis.call('GET', marker) == gateway then
+        redis.call('SET', marker, RELEASED, 'KEEPTTL')
+        for key, hu, hp in string.gmatch(holds[j + 1], '(%S+) (%S+) (%S+)') do
+          local instance = ARGV[4] .. key
+          -- An instance whose period ended and expired has nothing left to give back.
+          if redis.call('EXISTS', instance) == 1 then
+            local v = redis.call('HMGET', instance, 'ru', 'rp')
+            local ru, rp = norm(num(v[1]) - tonumber(hu), num(v[2]) - tonumber(hp))
+            redis.call('HSET', instance, 'ru', int(ru), 'rp', int(rp))
+          end
+        end
+        released = released + 1
+      end
+    end
+    redis.call('DEL', owned)
+    redis.call('SREM', KEYS[1], gateway)
+  end
+end
+return released
+`;
+
 const SOURCES = {
   spendgateReserve: RESERVE,
   spendgateSettle: SETTLE,
   spendgateApply: APPLY,
   spendgateSeed: SEED,
   spendgateSweep: SWEEP,
+  spendgateReleaseOrphans: RELEASE_ORPHANS,
 } as const;
 
 /** A script call: its keys and its arguments. */
@@ -267,6 +345,7 @@ export type CounterScripts = {
   readonly apply: ScriptCall;
   readonly seed: ScriptCall;
   readonly sweep: ScriptCall;
+  readonly releaseOrphans: ScriptCall;
 };
 
 type DefinedCommand = (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
@@ -288,5 +367,6 @@ export function defineCounterScripts(redis: Redis): CounterScripts {
     apply: bind('spendgateApply'),
     seed: bind('spendgateSeed'),
     sweep: bind('spendgateSweep'),
+    releaseOrphans: bind('spendgateReleaseOrphans'),
   };
 }

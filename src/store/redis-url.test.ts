@@ -3,7 +3,7 @@ import { checkConfigText } from '../config/load.js';
 import { parseRedisCountersUrl } from './redis-url.js';
 
 describe('redis counters URL', () => {
-  it('defaults to port 6379, database 0, the spendgate: prefix, 250 ms and Redis time', () => {
+  it('defaults to port 6379, database 0, the spendgate: prefix, 250 ms, Redis time, 15 s leases', () => {
     const spec = parseRedisCountersUrl('redis://cache.internal');
 
     expect(spec).toEqual({
@@ -11,12 +11,13 @@ describe('redis counters URL', () => {
       prefix: 'spendgate:',
       timeoutMs: 250,
       clock: 'redis',
+      leaseMs: 15_000,
     });
   });
 
   it('reads the database, credentials, TLS and every option', () => {
     const spec = parseRedisCountersUrl(
-      'rediss://gw:p%40ss@10.0.0.5:6380/3?prefix=eu-west:&timeout_ms=80&clock=caller',
+      'rediss://gw:p%40ss@10.0.0.5:6380/3?prefix=eu-west:&timeout_ms=80&clock=caller&lease_ms=3000',
     );
 
     expect(spec).toEqual({
@@ -31,6 +32,7 @@ describe('redis counters URL', () => {
       prefix: 'eu-west:',
       timeoutMs: 80,
       clock: 'caller',
+      leaseMs: 3_000,
     });
   });
 
@@ -45,13 +47,16 @@ describe('redis counters URL', () => {
     };
 
     expect(attempt('redis://:hunter2@h/0?prefx=a')).toBe(
-      'unknown option "prefx" (prefix, timeout_ms, clock)',
+      'unknown option "prefx" (prefix, timeout_ms, clock, lease_ms)',
     );
     expect(attempt('redis://:hunter2@h/zero')).toBe('the database after the port must be a number');
     expect(attempt('redis://:hunter2@h/0?timeout_ms=0')).toBe(
       'timeout_ms must be a positive whole number',
     );
     expect(attempt('redis://:hunter2@h/0?clock=local')).toBe('clock must be redis or caller');
+    expect(attempt('redis://:hunter2@h/0?lease_ms=299')).toBe(
+      'lease_ms must be a whole number of at least 300',
+    );
   });
 
   it('is checked when the config is loaded', () => {

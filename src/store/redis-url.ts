@@ -1,5 +1,5 @@
 /**
- * `redis://[user:password@]host[:port][/db][?prefix=..&timeout_ms=..&clock=..]`
+ * `redis://[user:password@]host[:port][/db][?prefix=..&timeout_ms=..&clock=..&lease_ms=..]`
  * (or `rediss://` for TLS), checked when the config is loaded and parsed when the store opens.
  */
 import type { RedisOptions } from 'ioredis';
@@ -13,6 +13,8 @@ export type RedisCountersSpec = {
   readonly timeoutMs: number;
   /** Whose time refills token buckets; see `RedisStoreOptions.clock`. @default redis */
   readonly clock: 'redis' | 'caller';
+  /** How long a gateway's holds outlive its last lease renewal. @default 15000 */
+  readonly leaseMs: number;
 };
 
 /** The default key prefix. */
@@ -21,7 +23,10 @@ export const DEFAULT_REDIS_PREFIX = 'spendgate:';
 // 50 ms was seen to expire on a loaded 2-core machine with Redis up (bench/replicas.ts), which
 // turned busy moments into outages; a dead Redis fails at once whatever the deadline.
 const DEFAULT_TIMEOUT_MS = 250;
-const QUERY_FIELDS = new Set(['prefix', 'timeout_ms', 'clock']);
+const QUERY_FIELDS = new Set(['prefix', 'timeout_ms', 'clock', 'lease_ms']);
+const DEFAULT_LEASE_MS = 15_000;
+// Renewals come every third of a lease: below this they would be a steady load on Redis.
+const MIN_LEASE_MS = 300;
 
 /**
  * Parses a counters URL. Errors name the setting but never repeat the URL, which may hold a
@@ -39,7 +44,7 @@ export function parseRedisCountersUrl(spec: string): RedisCountersSpec {
   }
   for (const name of url.searchParams.keys()) {
     if (!QUERY_FIELDS.has(name)) {
-      throw new Error(`unknown option "${name}" (prefix, timeout_ms, clock)`);
+      throw new Error(`unknown option "${name}" (prefix, timeout_ms, clock, lease_ms)`);
     }
   }
 
@@ -52,6 +57,11 @@ export function parseRedisCountersUrl(spec: string): RedisCountersSpec {
   const timeoutMs = timeoutText === null ? DEFAULT_TIMEOUT_MS : Number(timeoutText);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new Error('timeout_ms must be a positive whole number');
+  }
+  const leaseText = url.searchParams.get('lease_ms');
+  const leaseMs = leaseText === null ? DEFAULT_LEASE_MS : Number(leaseText);
+  if (!Number.isInteger(leaseMs) || leaseMs < MIN_LEASE_MS) {
+    throw new Error(`lease_ms must be a whole number of at least ${MIN_LEASE_MS}`);
   }
   const clock = url.searchParams.get('clock') ?? 'redis';
   if (clock !== 'redis' && clock !== 'caller') {
@@ -71,6 +81,7 @@ export function parseRedisCountersUrl(spec: string): RedisCountersSpec {
     prefix: url.searchParams.get('prefix') ?? DEFAULT_REDIS_PREFIX,
     timeoutMs,
     clock,
+    leaseMs,
   };
 }
 

@@ -123,7 +123,22 @@ describe('redis store: keys and expiry', () => {
     );
     const keys = (await keysUnder(redis, store.prefix)).map((k) => k.slice(store.prefix.length));
 
-    expect(keys.sort()).toEqual(['a', expect.stringMatching(/^h:/), 't']);
+    const gateway = store.gatewayId;
+    expect(keys.sort()).toEqual([
+      'a',
+      'g',
+      `g:${gateway}`,
+      expect.stringMatching(/^h:/),
+      `l:${gateway}`,
+      't',
+    ]);
+    // The hold is registered under this gateway with the budget amount it added.
+    const holdId = (keys.find((k) => k.startsWith('h:')) as string).slice(2);
+    expect(await redis.hgetall(`${store.prefix}g:${gateway}`)).toEqual({ [holdId]: 'a 1000000 1' });
+    expect(await redis.get(`${store.prefix}h:${holdId}`)).toBe(gateway);
+    const leaseTtl = await redis.pttl(`${store.prefix}l:${gateway}`);
+    expect(leaseTtl).toBeGreaterThan(14_000);
+    expect(leaseTtl).toBeLessThanOrEqual(15_000);
     expect(await redis.hgetall(`${store.prefix}a`)).toEqual({
       ru: '1000000',
       rp: '1',
@@ -140,6 +155,7 @@ describe('redis store: keys and expiry', () => {
     if (!held.ok) throw new Error('rejected');
     await store.commit(held.reservation, [5n, 100], nowMs);
     expect(await keysUnder(redis, `${store.prefix}h:`)).toEqual([]);
+    expect(await keysUnder(redis, `${store.prefix}g:`)).toEqual([]);
   });
 
   it('never writes a key for a reserve that was refused', async () => {
@@ -290,8 +306,9 @@ describe('redis store: printable keys', () => {
     await writeEveryKind(store);
     const keys = await rawKeys(store.prefix);
 
-    // The hostile budgets, the bucket, the hold, the seeded one, the applied one and its batch.
-    expect(keys.length).toBe(hostile.length + 5);
+    // The hostile budgets, the bucket, the hold, the seeded one, the applied one and its batch,
+    // and the lease's three: this gateway's lease and hold hash, and the owners set.
+    expect(keys.length).toBe(hostile.length + 8);
     for (const raw of keys) {
       const text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
       expect(text).not.toMatch(/[\p{Cc}\s"'\\]/u);
@@ -347,7 +364,7 @@ describe('redis store: printable keys', () => {
       { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 },
     );
 
-    expect(before).toBe(hostile.length + 5);
+    expect(before).toBe(hostile.length + 8);
     expect(await rawKeys(store.prefix)).toEqual([]);
   });
 });

@@ -28,6 +28,7 @@ import {
   withDeadline,
 } from './redis-calls.js';
 import { decodeKey, encodeKey } from './redis-keys.js';
+import { DEFAULT_LEASE_MS, LeaseTimers, leaseKeys, type LeaseKeys } from './redis-lease.js';
 import { defineCounterScripts, type CounterScripts } from './redis-scripts.js';
 import { DEFAULT_REDIS_PREFIX } from './redis-url.js';
 import type {
@@ -54,6 +55,11 @@ export type RedisStoreOptions = {
   readonly callerClock?: Clock;
   /** How long a call may wait for its answer before Redis counts as unreachable. @default 250 */
   readonly timeoutMs?: number;
+  /**
+   * How long this gateway's holds outlive its last lease renewal: after that, any gateway on the
+   * prefix may give them back (`redis-lease.ts`). @default 15000
+   */
+  readonly leaseMs?: number;
 };
 
 export { StoreUnreachableError } from './redis-calls.js';
@@ -110,7 +116,12 @@ export class RedisStore implements CounterStore {
   readonly #redisClock: boolean;
   readonly #callerClock: Clock;
   readonly #timeoutMs: number;
-  readonly #idBase = `${randomBytes(6).toString('base64url')}.`;
+  /** This gateway's id: its lease and hold registry are named after it; base64url, so printable. */
+  readonly #gatewayId = randomBytes(6).toString('base64url');
+  readonly #idBase = `${this.#gatewayId}.`;
+  readonly #leaseMs: number;
+  readonly #leaseKeys: LeaseKeys;
+  readonly #lease: LeaseTimers;
   #nextId = 0;
   #silentPings = 0;
 
@@ -121,6 +132,18 @@ export class RedisStore implements CounterStore {
     this.#redisClock = (options.clock ?? 'redis') === 'redis';
     this.#callerClock = options.callerClock ?? systemClock;
     this.#timeoutMs = options.timeoutMs ?? 250;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#leaseKeys = leaseKeys((key) => this.#key(key), this.#gatewayId);
+    this.#lease = new LeaseTimers(
+      this.#leaseMs,
+      () => this.renewLease(),
+      () => this.releaseOrphans(),
+    );
+  }
+
+  /** This gateway's id, which names its lease (for tests and operators reading keys). */
+  get gatewayId(): string {
+    return this.#gatewayId;
   }
 
   /** The key prefix, for tests that clean up after themselves. */
@@ -131,9 +154,17 @@ export class RedisStore implements CounterStore {
   async reserve(items: readonly ReserveItem[], nowMs: number): Promise<ReserveResult> {
     const reservation: RedisReservation = { items, atMs: nowMs, holdId: this.#newId() };
     const keys = items.map((item) => this.#key(item.key));
-    keys.push(this.#holdKey(reservation.holdId));
+    const { owned, owners, lease } = this.#leaseKeys;
+    keys.push(this.#holdKey(reservation.holdId), owned, owners, lease);
     let holdTtl = MIN_HOLD_TTL_MS;
-    const args = [this.#nowArg(nowMs), ''];
+    const args = [
+      this.#nowArg(nowMs),
+      '',
+      this.#gatewayId,
+      reservation.holdId,
+      String(this.#leaseMs),
+      String(Buffer.byteLength(this.#prefix)),
+    ];
     for (const item of items) {
       if (item.kind === 'budget') {
         const [u, p] = toParts(heldAmount(item));
@@ -154,7 +185,10 @@ export class RedisStore implements CounterStore {
     const reply = await this.#call(() => this.#scripts.reserve(keys, args), {
       maybeReserved: reservation,
     });
-    return this.#reserveResult(reply, reservation);
+    const result = this.#reserveResult(reply, reservation);
+    // A hold whose answer was lost is covered by the lease its reserve wrote, then swept.
+    if (result.ok) this.#lease.startRenewing();
+    return result;
   }
 
   async commit(
@@ -171,7 +205,8 @@ export class RedisStore implements CounterStore {
 
   /**
    * A commit (`actual`) or release (null) that also says whether it counted: false when the
-   * reservation's marker was already gone, i.e. settled before, or lost with Redis's data.
+   * reservation's marker was already gone, i.e. settled before, or lost with Redis's data. A
+   * hold given back by a sweep (this gateway's lease lapsed) counts: the commit adds its cost.
    */
   settleTracked(
     reservation: Reservation,
@@ -231,6 +266,25 @@ export class RedisStore implements CounterStore {
       dropped += asInteger(reply);
     }
     return dropped;
+  }
+
+  /** Renews this gateway's lease; the timers call it, tests may too. */
+  async renewLease(): Promise<void> {
+    await this.#call(() => this.#redis.set(this.#leaseKeys.lease, '1', 'PX', this.#leaseMs));
+  }
+
+  /**
+   * Gives back the budget amounts of holds whose gateway's lease is gone, once each however
+   * many gateways sweep at once; resolves to how many holds. Rate-limit units are not given
+   * back: the buckets refill on their own. The timers call it, tests may too.
+   */
+  async releaseOrphans(): Promise<number> {
+    const { owners, leaseStart, ownedStart, holdStart } = this.#leaseKeys;
+    const args = [leaseStart, ownedStart, holdStart, this.#prefix, this.#gatewayId];
+    const reply = await this.#call(() => this.#scripts.releaseOrphans([owners], args), {
+      deadlineMs: SCAN_DEADLINE_MS,
+    });
+    return asInteger(reply);
   }
 
   /**
@@ -310,7 +364,12 @@ export class RedisStore implements CounterStore {
   }
 
   async close(): Promise<void> {
+    const renewing = this.#lease.renewing;
+    this.#lease.stop();
     if (this.#redis.status === 'end') return;
+    // Holds still open when the process goes are nobody's: other gateways give them back at
+    // their next sweep instead of a lease later.
+    if (renewing) await this.#call(() => this.#redis.del(this.#leaseKeys.lease)).catch(() => 0);
     // QUIT waits for replies in flight; a dead server would make it wait forever.
     const quit = this.#redis.quit().catch(() => undefined);
     const timer = new Promise((resolve) => setTimeout(resolve, 500).unref());
@@ -327,8 +386,8 @@ export class RedisStore implements CounterStore {
     if (holdId === undefined) throw new TypeError('this reservation was not made by this store');
     const { items } = reservation;
     const keys = items.map((item) => this.#key(item.key));
-    keys.push(this.#holdKey(holdId));
-    const args = [this.#nowArg(nowMs)];
+    keys.push(this.#leaseKeys.owned, this.#holdKey(holdId));
+    const args = [this.#nowArg(nowMs), holdId];
     items.forEach((item, i) => {
       const used = actual?.[i];
       if (item.kind === 'budget') {

@@ -7,6 +7,18 @@ import type { Pico } from '../money/money.js';
 import type { BudgetState } from '../policy/cost-budget.js';
 import type { TokenBucketConfig, TokenBucketDecision } from '../policy/token-bucket.js';
 
+/**
+ * The store cannot answer now: Redis unreachable or too slow, or down while the rule is
+ * fail_closed. Only this error makes the engine apply `storage.on_store_down`; any other error
+ * from a store is a bug, and the request is refused rather than served with no hold.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /** A charge against one budget instance in one period. */
 export type BudgetItem = {
   readonly kind: 'budget';

@@ -93,6 +93,17 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     expect(JSON.parse(res.text).error.code).toBe('unknown_upstream');
   });
 
+  it('repeats only the first 100 characters of a long unknown upstream name', async () => {
+    const name = 'x'.repeat(5_000);
+
+    const res = await post(`/${name}/v1/chat/completions`, chat('hi'));
+
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.text).error.message).toBe(
+      `no upstream named "${'x'.repeat(100)}…"; configured: /openai, /anthropic, /slow, /down`,
+    );
+  });
+
   it('answers 502 when the upstream refuses connections, and records the failure', async () => {
     const res = await post('/down/v1/chat/completions', chat('hi'));
 

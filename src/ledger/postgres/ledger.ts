@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from '../../lazy/drivers.js';
 import type { Logger } from '../../log/logger.js';
 import type {
   GroupKey,
@@ -78,7 +79,7 @@ export class PostgresLedger implements Ledger {
     this.address = ledgerAddress(opts.url);
     // First: a spool folder in use by another gateway stops the start before any connection.
     const spool = opts.spoolDir === null ? null : new Spool(opts.spoolDir, opts.logger);
-    this.pool = new pg.Pool({
+    this.pool = new (pgDriver().Pool)({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 2_000,

@@ -139,6 +139,54 @@ describe('postgres ledger: migrations', () => {
   });
 });
 
+describe('postgres ledger: the events-by-type index migration', () => {
+  it('applies to a ledger of the previous version, and type queries answer as before', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const before = ledgerOn(fresh.url);
+      for (let i = 1; i <= 40; i++) {
+        before.events.append({
+          id: `e${String(i).padStart(2, '0')}`,
+          timestampMs: i,
+          type: i % 2 === 0 ? 'rejection' : 'warning',
+          scope: {},
+          message: 'm',
+          data: {},
+          actor: null,
+        });
+      }
+      await before.flush();
+      await before.close();
+      // Back to version 3, as a ledger written by the previous release.
+      await sql(
+        fresh.url,
+        `DELETE FROM spendgate_migrations WHERE version = 4;
+         DROP INDEX spendgate_events_type_ts;`,
+      );
+
+      const after = ledgerOn(fresh.url);
+      const found = await after.events.query({ type: 'rejection', limit: 3 });
+
+      expect(found.map((e) => e.id)).toEqual(['e40', 'e38', 'e36']);
+      const indexes = await sql<{ indexdef: string }>(
+        fresh.url,
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'spendgate_events_type_ts'",
+      );
+      expect(indexes.map((i) => i.indexdef)).toEqual([
+        'CREATE INDEX spendgate_events_type_ts ON public.spendgate_events USING btree (type, ts DESC, id DESC)',
+      ]);
+      const versions = await sql<{ version: number }>(
+        fresh.url,
+        'SELECT version FROM spendgate_migrations ORDER BY version',
+      );
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+      await after.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
 describe('postgres ledger: outage and spool', () => {
   it('spools rows while the database is unreachable and fails reads at once', async () => {
     const { logger, events } = capturedLogger();
