@@ -4,7 +4,6 @@
  * on the machine's PostgreSQL, dropped at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,10 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { createTestDatabase } from '../../test/support/postgres.js';
 import type { BenchChild } from './children.js';
 import { cpuMicros } from './proc.js';
 
-const SHARED_POSTGRES = { host: '127.0.0.1', port: 5432, database: 'test' };
 const READY_TIMEOUT_MS = 10_000;
 
 /** A redis-server the bench started, and a connection of its own to read its statistics. */
@@ -112,47 +111,18 @@ export function callsBetween(
 /** A database of the bench's own on the shared PostgreSQL. */
 export type BenchDatabase = { url: string; name: string; client: pg.Client; drop(): Promise<void> };
 
-async function sharedAdmin(): Promise<pg.Client> {
-  // Whichever superuser the machine has: `postgres`, or `root` on some images.
-  let last: unknown;
-  for (const user of ['postgres', 'root']) {
-    const client = new pg.Client({ ...SHARED_POSTGRES, user, connectionTimeoutMillis: 3_000 });
-    try {
-      await client.connect();
-      return client;
-    } catch (err) {
-      last = err;
-      await client.end().catch(() => undefined);
-    }
-  }
-  throw last;
-}
-
-/** Creates `sg_bench_<random>` and connects to it (to count rows). */
+/** Creates `sg_bench_<random>` (dropped by `drop`) and connects to it (to count rows). */
 export async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `sg_bench_${randomBytes(6).toString('hex')}`;
-  const admin = await sharedAdmin();
-  const user = admin.user as string;
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = `postgres://${user}@${SHARED_POSTGRES.host}:${SHARED_POSTGRES.port}/${name}`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  const database = await createTestDatabase('sg_bench');
+  const client = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: 3_000 });
   await client.connect();
   return {
-    url,
-    name,
+    url: database.url,
+    name: database.name,
     client,
     async drop() {
       await client.end().catch(() => undefined);
-      const dropper = await sharedAdmin();
-      try {
-        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await dropper.end();
-      }
+      await database.drop();
     },
   };
 }

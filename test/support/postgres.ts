@@ -31,9 +31,9 @@ async function sharedAdmin(): Promise<pg.Client> {
   throw last;
 }
 
-/** Creates `sg_test_<random>` on 127.0.0.1:5432. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `sg_test_${randomBytes(6).toString('hex')}`;
+/** Creates `<prefix>_<random>` (default `sg_test`) on 127.0.0.1:5432. */
+export async function createTestDatabase(prefix = 'sg_test'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = await sharedAdmin();
   const user = admin.user as string;
   try {
