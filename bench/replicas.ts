@@ -24,9 +24,9 @@ import {
   type BenchChild,
   type GatewayChild,
 } from './lib/children.js';
-import { GATEWAY_UPSTREAM } from './lib/gateway-setup.js';
+import { benchRoutingYaml, GATEWAY_UPSTREAM } from './lib/gateway-setup.js';
 import { insertPhase } from './lib/ledger-insert.js';
-import { BENCH_MODEL, CHAT_PATH } from './lib/payloads.js';
+import { CHAT_PATH } from './lib/payloads.js';
 import { cpuMicros, CPU_RESOLUTION_MICROS, machineCpuMicros, memoryMiB } from './lib/proc.js';
 import {
   renderReplicaReport,
@@ -98,19 +98,7 @@ storage:
   ledger: "${dbUrl}"
   counters: "${redisUrl}"
   on_store_down: fail_open
-upstreams:
-  ${GATEWAY_UPSTREAM}: { format: openai, base_url: "${upstream}", timeout: 30s }
-identity: { require_credential: false }
-attribution:
-  org: [header:x-org-id, unattributed]
-  team: [header:x-team-id, unattributed]
-  user: [header:x-user-id, unattributed]
-  endpoint: [header:x-endpoint, path]
-  tags: { app: [header:x-app] }
-pricing:
-  models:
-    ${BENCH_MODEL}: { input_per_mtok: 2.50, output_per_mtok: 10.00, cached_input_per_mtok: 1.25 }
-# One budget and one token limit apply to every request, so each reserve and each commit is
+${benchRoutingYaml(upstream)}# One budget and one token limit apply to every request, so each reserve and each commit is
 # one script over a budget instance and a bucket; neither is ever reached.
 budgets:
   - { name: org-daily, scope: { org: "*" }, limit_usd: 1000000, period: 1d }

@@ -12,13 +12,12 @@ import { BENCH_MODEL } from './payloads.js';
 /** The upstream's name in the gateway config, so its route is `/bench/v1/...`. */
 export const GATEWAY_UPSTREAM = 'bench';
 
-/** Writes the gateway's config into `dir` and returns its path. */
-export function writeGatewayConfig(dir: string, upstreamOrigin: string): string {
-  const file = join(dir, 'spendgate.yaml');
-  const yaml = `# Written by bench/gateway.ts for one run.
-listen: { host: 127.0.0.1, port: 0 }
-storage: { ledger: "sqlite:${join(dir, 'ledger.db')}" }
-upstreams:
+/**
+ * The config sections every bench gateway shares: the upstream, attribution from headers and
+ * the bench model's price. Ends with a newline.
+ */
+export function benchRoutingYaml(upstreamOrigin: string): string {
+  return `upstreams:
   ${GATEWAY_UPSTREAM}: { format: openai, base_url: "${upstreamOrigin}", timeout: 30s }
 identity: { require_credential: false }
 attribution:
@@ -31,6 +30,15 @@ pricing:
   models:
     ${BENCH_MODEL}: { input_per_mtok: 2.50, output_per_mtok: 10.00, cached_input_per_mtok: 1.25 }
 `;
+}
+
+/** Writes the gateway's config into `dir` and returns its path. */
+export function writeGatewayConfig(dir: string, upstreamOrigin: string): string {
+  const file = join(dir, 'spendgate.yaml');
+  const yaml = `# Written by bench/gateway.ts for one run.
+listen: { host: 127.0.0.1, port: 0 }
+storage: { ledger: "sqlite:${join(dir, 'ledger.db')}" }
+${benchRoutingYaml(upstreamOrigin)}`;
   writeFileSync(file, yaml);
   return file;
 }
