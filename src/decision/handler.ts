@@ -14,6 +14,7 @@ import { admit, admitUnmetered, settleAdmitted, type Admitted } from '../proxy/a
 import { beginRequest } from '../proxy/begin.js';
 import type { ProxyDeps } from '../proxy/deps.js';
 import { readBody } from '../proxy/read-body.js';
+import type { RequestAbort } from '../proxy/request-abort.js';
 import type { RequestRecord } from '../proxy/request-record.js';
 import { modelOf, parseBody, priceModel, type Body } from '../proxy/request-body.js';
 import { matchRoute, type ProxyRoute } from '../proxy/route.js';
@@ -85,7 +86,7 @@ async function decide(
     record.setIdentity(identity);
 
     if (route.op === null) {
-      admitted = await admitUnmeteredDecision(deps, req, route, record, abort.signal);
+      admitted = await admitUnmeteredDecision(deps, req, route, record, abort);
       deps.decisions.finish(requestId, 'unmetered');
       sendAllowed(res, admitted.headers);
       return;
@@ -99,9 +100,9 @@ async function decide(
       asked.resolution,
       { input: asked.input, maxOutput: asked.maxOutput },
       { path: route.path, body: asked.loopBody },
-      abort.signal,
+      abort,
     );
-    if (abort.signal.aborted) {
+    if (abort.aborted) {
       // Left while throttled: not a refusal, and nothing will be forwarded, so nothing is held.
       record.flag('client_disconnected');
       record.row.status = CLIENT_CLOSED_STATUS;
@@ -127,11 +128,11 @@ async function decide(
       deps.decisions.finish(requestId, 'rejected');
       throw err;
     }
-    if (abort.signal.aborted) record.flag('client_disconnected');
+    if (abort.aborted) record.flag('client_disconnected');
     record.fail('reject', err.code, err.httpStatus);
     record.settleNothing(countedInput);
     deps.decisions.finish(requestId, 'rejected');
-    if (!abort.signal.aborted) sendRefusal(res, route.upstream.dialect, err, rejectAs);
+    if (!abort.aborted) sendRefusal(res, route.upstream.dialect, err, rejectAs);
   } finally {
     if (!waiting) {
       record.commit(deps.ledger, deps.clock.now(), deps.metrics);
@@ -154,7 +155,7 @@ async function admitUnmeteredDecision(
   req: IncomingMessage,
   route: ProxyRoute,
   record: RequestRecord,
-  signal: AbortSignal,
+  abort: RequestAbort,
 ): Promise<Admitted> {
   req.resume();
   record.flag('unmetered');
@@ -164,7 +165,7 @@ async function admitUnmeteredDecision(
       `${route.path} is not metered by Spendgate, and upstream "${route.upstream.name}" refuses unmetered endpoints`,
     );
   }
-  const admitted = await admitUnmetered(deps, record, route.path, signal);
+  const admitted = await admitUnmetered(deps, record, route.path, abort);
   record.row.costPico = null;
   return admitted;
 }

@@ -4,6 +4,7 @@ import type { Pico } from '../money/money.js';
 import type { RequestDims } from '../policy/scope.js';
 import { computeCost, type Resolution } from '../pricing/index.js';
 import { emptyUsage } from '../providers/types.js';
+import type { RequestAbort } from './request-abort.js';
 import type { ProxyDeps } from './deps.js';
 import type { RequestRecord } from './request-record.js';
 import { publishGuardEvents } from './guard-events.js';
@@ -43,7 +44,7 @@ export async function admit(
   resolution: Resolution,
   counted: { input: number; maxOutput: number },
   request: { path: string; body: unknown },
-  signal: AbortSignal,
+  abort: RequestAbort,
 ): Promise<Admitted> {
   const row = record.row;
   const dims = dimsOf(record);
@@ -65,7 +66,7 @@ export async function admit(
     record,
     dims,
     { costPico: reservation, tokens: counted.input + counted.maxOutput, ...request, counted },
-    signal,
+    abort,
   );
 }
 
@@ -77,10 +78,10 @@ export function admitUnmetered(
   deps: ProxyDeps,
   record: RequestRecord,
   path: string,
-  signal: AbortSignal,
+  abort: RequestAbort,
 ): Promise<Admitted> {
   const reservation = { costPico: 0n, tokens: 0, path, body: null };
-  return admitReservation(deps, record, dimsOf(record), reservation, signal);
+  return admitReservation(deps, record, dimsOf(record), reservation, abort);
 }
 
 async function admitReservation(
@@ -88,7 +89,7 @@ async function admitReservation(
   record: RequestRecord,
   dims: RequestDims,
   ask: { costPico: bigint; tokens: number; path: string; body: unknown; counted?: Counted },
-  signal: AbortSignal,
+  abort: RequestAbort,
 ): Promise<Admitted> {
   const row = record.row;
   // The breaker and loop checks first: they are in-process and refuse without charging.
@@ -139,7 +140,7 @@ async function admitReservation(
       },
     );
   }
-  if (action === 'throttle' && delayMs > 0) await delay(delayMs, signal);
+  if (action === 'throttle' && delayMs > 0) await delay(delayMs, abort.signal);
 
   return {
     hold: admission.hold,

@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../identity/index.js';
 import { timeOrderedId } from '../ledger/ids.js';
+import { RequestAbort } from './request-abort.js';
 import type { ProxyDeps } from './deps.js';
 import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
 import { assertUpstreamKey } from './upstream-errors.js';
 
 /** A proxied request's first steps, shared by metered and unmetered handling. */
-export type Begun = { record: RequestRecord; abort: AbortController };
+export type Begun = { record: RequestRecord; abort: RequestAbort };
 
 /**
  * Gives the request its id and ledger record, and an abort signal that fires when the client
@@ -17,12 +18,8 @@ export function beginRequest(deps: ProxyDeps, res: ServerResponse, route: ProxyR
   const nowMs = deps.clock.now();
   const requestId = timeOrderedId(nowMs);
   const record = new RequestRecord(requestId, nowMs, route.upstream, route.path);
-  const abort = new AbortController();
   res.setHeader('x-spendgate-request-id', requestId);
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return { record, abort };
+  return { record, abort: new RequestAbort(res) };
 }
 
 /**

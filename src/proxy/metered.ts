@@ -18,6 +18,7 @@ import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
 import { readBody } from './read-body.js';
+import type { RequestAbort } from './request-abort.js';
 import type { RequestRecord } from './request-record.js';
 import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
@@ -78,11 +79,11 @@ export async function handleMetered(
       resolution,
       { input: countedInput, maxOutput },
       { path: route.path, body },
-      abort.signal,
+      abort,
     );
     const policyHeaders = admitted.headers;
     for (const name in policyHeaders) res.setHeader(name, policyHeaders[name] as string);
-    if (abort.signal.aborted) throw CLIENT_GONE;
+    if (abort.aborted) throw CLIENT_GONE;
 
     const streamed = body.stream === true && op !== 'embeddings';
     record.row.streamed = streamed;
@@ -129,14 +130,14 @@ export async function handleMetered(
       return;
     }
     const failure = toGatewayError(err, route.upstream);
-    if (abort.signal.aborted) record.flag('client_disconnected');
+    if (abort.aborted) record.flag('client_disconnected');
     record.fail(
       failure.code === 'upstream_unavailable' ? 'error' : 'reject',
       failure.code,
       failure.httpStatus,
     );
     record.settleNothing(countedInput);
-    if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
+    if (!abort.aborted) sendError(res, route.upstream.dialect, failure);
     if (failure.code === 'upstream_unavailable') {
       deps.logger.warn(
         {
@@ -199,7 +200,7 @@ async function relayStream(
   flow: Flow,
   upstreamRes: Dispatcher.ResponseData,
   hideUsageChunk: boolean,
-  abort: AbortController,
+  abort: RequestAbort,
 ): Promise<void> {
   const { res, record, model, countedInput } = flow;
   const output = new OutputCounter(model);

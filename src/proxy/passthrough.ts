@@ -42,7 +42,7 @@ export async function handleUnmetered(
       );
     }
 
-    admitted = await admitUnmetered(deps, record, route.path, abort.signal);
+    admitted = await admitUnmetered(deps, record, route.path, abort);
     for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
@@ -77,7 +77,7 @@ export async function handleUnmetered(
       failure.httpStatus,
     );
     record.row.costPico = 0n;
-    if (!abort.signal.aborted) sendError(res, route.upstream.dialect, failure);
+    if (!abort.aborted) sendError(res, route.upstream.dialect, failure);
   } finally {
     record.commit(deps.ledger, deps.clock.now(), deps.metrics);
     // Nothing is charged for an unmetered call; settling counts it against request limits.

@@ -29,6 +29,18 @@ describe('counting: text', () => {
     expect(countTextTokens('gpt-4o', '<|endoftext|>')).toBe(7);
   });
 
+  it('gives a remembered text the count it had, also after the memory filled and was cleared', () => {
+    // 'user' and 'hello world' are counted, then pushed out by 70,000 other texts (the memory
+    // keeps 65,536), then counted again: the same figures each time, in each encoding.
+    const first = [countTextTokens('gpt-4o', 'user'), countTextTokens('gpt-4', 'hello world')];
+    for (let i = 0; i < 70_000; i += 1) countTextTokens('gpt-4o', `ticket ${i}`);
+    expect(countTextTokens('gpt-4o', 'ticket 69999')).toBe(4);
+    expect([countTextTokens('gpt-4o', 'user'), countTextTokens('gpt-4', 'hello world')]).toEqual(
+      first,
+    );
+    expect(first).toEqual([1, 2]);
+  });
+
   it('counts an empty text as 0 and any other text as at least 1', () => {
     expect(countTextTokens('gpt-4o', '')).toBe(0);
     expect(countTextTokens('claude-sonnet-4-5', 'a')).toBe(2);
