@@ -140,7 +140,7 @@ async function admitReservation(
       },
     );
   }
-  if (action === 'throttle' && delayMs > 0) await delay(delayMs, abort.signal);
+  if (action === 'throttle' && delayMs > 0) await delay(delayMs, abort);
 
   return {
     hold: admission.hold,
@@ -212,16 +212,17 @@ function rejection(
   });
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when the request is aborted meanwhile. */
+function delay(ms: number, abort: RequestAbort): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const stop = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      abort.off('abort', stop);
+      resolve();
+    }, ms);
+    abort.once('abort', stop);
   });
 }

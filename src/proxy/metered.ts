@@ -100,7 +100,7 @@ export async function handleMetered(
       body: forwardBody,
       // A client leaving stops a stream (the provider stops generating, and bills what was
       // sent); a non-streamed answer is read to its end anyway, so its real usage is charged.
-      signal: streamed ? abort.signal : undefined,
+      signal: streamed ? abort : undefined,
     });
     record.row.status = upstreamRes.statusCode;
 

@@ -55,7 +55,7 @@ export async function handleUnmetered(
         bodyLength: Number.isFinite(declared) ? declared : null,
       }),
       body: hasBody ? req.pipe(byteLimit(limit)) : null,
-      signal: abort.signal,
+      signal: abort,
     });
 
     record.row.status = upstreamRes.statusCode;

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
 import type { PreparedUpstream } from '../config/prepare.js';
 
@@ -16,7 +17,8 @@ export class UpstreamPools {
       method: string;
       headers: Record<string, string | string[]>;
       body: Buffer | NodeJS.ReadableStream | null;
-      signal: AbortSignal | undefined;
+      /** Stops the call when it emits `abort` (undici takes an EventEmitter with `aborted`). */
+      signal: EventEmitter | undefined;
     },
   ): Promise<Dispatcher.ResponseData> {
     return this.poolFor(upstream).request({
