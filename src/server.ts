@@ -414,7 +414,7 @@ async function dispatch(
   }
   if (url.startsWith('/api/v1/'))
     return handleAdmin(deps, req, res, new URL(url, 'http://gateway'));
-  if (isDashboardPath(url.split('?')[0] as string)) {
+  if (url.startsWith('/dashboard') && isDashboardPath(url.split('?')[0] as string)) {
     return handleDashboard(deps.clock, req, res, new URL(url, 'http://gateway'));
   }
   if (url === '/metrics' && req.method === 'GET') return sendMetrics(deps, res);

@@ -8,11 +8,17 @@ import { randomUUID } from 'node:crypto';
  * held 100,000 rows. Exports and cursors still order by timestamp first; the id only breaks ties.
  */
 export function timeOrderedId(nowMs: number): string {
-  const time = Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, '0').slice(-12);
-  // A version 4 UUID supplies the random bits and an RFC variant nibble (8, 9, a or b) at 19.
-  const random = randomUUID();
-  return (
-    `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15, 18)}-` +
-    `${random.slice(19, 23)}-${random.slice(24)}`
-  );
+  const ms = Math.max(0, Math.floor(nowMs));
+  if (ms !== prefixMs) {
+    const time = ms.toString(16).padStart(12, '0').slice(-12);
+    prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
+    prefixMs = ms;
+  }
+  // A version 4 UUID supplies the random bits, with its dashes where version 7 has them and an
+  // RFC variant nibble (8, 9, a or b) at 19: from its 16th character on it is the id's tail.
+  return prefix + randomUUID().slice(15);
 }
+
+// Many ids are made within one millisecond: its text is kept.
+let prefixMs = -1;
+let prefix = '';

@@ -48,8 +48,10 @@ export const SUMS = [
   'cached_input_tokens',
 ] as const;
 
+type Dimension = (row: LedgerRow, tags: string) => string;
+
 /** A dimension column's value in a row; `key_id` is '' without a virtual key, as stored. */
-const DIMENSION: Record<(typeof ALL_COLUMNS)[number], (row: LedgerRow, tags: string) => string> = {
+const DIMENSION: Record<(typeof ALL_COLUMNS)[number], Dimension> = {
   org: (row) => row.org,
   team: (row) => row.team,
   user: (row) => row.user,
@@ -75,20 +77,29 @@ export type Delta = {
 
 type Pending = {
   rollup: Rollup;
-  dims: ((row: LedgerRow, tags: string) => string)[];
+  dims: readonly Dimension[];
   deltas: Map<string, Delta>;
 };
+
+/** One pending sum per rollup; rollups that keep the same columns share their readers. */
+function pendingRollups(): Pending[] {
+  const readers = new Map<readonly string[], readonly Dimension[]>();
+  return ROLLUPS.map((rollup) => {
+    let dims = readers.get(rollup.columns);
+    if (!dims) {
+      dims = rollup.columns.map((c) => DIMENSION[c as keyof typeof DIMENSION]);
+      readers.set(rollup.columns, dims);
+    }
+    return { rollup, dims, deltas: new Map() };
+  });
+}
 
 /**
  * Sums a batch's new rows per rollup slice and dimension values, so a batch writes one upsert
  * per distinct group instead of one per row per rollup.
  */
 export class RollupDeltas {
-  private readonly pending: Pending[] = ROLLUPS.map((rollup) => ({
-    rollup,
-    dims: rollup.columns.map((c) => DIMENSION[c as keyof typeof DIMENSION]),
-    deltas: new Map(),
-  }));
+  private readonly pending = pendingRollups();
 
   /**
    * Counts one new raw row (never a duplicate the insert ignored) in each rollup; `tags` is
@@ -97,15 +108,18 @@ export class RollupDeltas {
   add(row: LedgerRow, tags: string): void {
     const ts = row.timestampMs;
     const cost = row.costPico ?? 0n;
+    // The group key is the slice start and the dimension values, NUL-separated; the values'
+    // part is built once for rollups that keep the same columns (the two org rollups).
+    let keptDims: readonly Dimension[] | null = null;
+    let valuesKey = '';
     for (const { rollup, dims, deltas } of this.pending) {
-      const bucketMs = Math.floor(ts / rollup.grainMs) * rollup.grainMs;
-      const values: [number, ...string[]] = [bucketMs];
-      let key = String(bucketMs);
-      for (const dim of dims) {
-        const value = dim(row, tags);
-        values.push(value);
-        key += `\u0000${value}`;
+      if (dims !== keptDims) {
+        keptDims = dims;
+        valuesKey = '';
+        for (const dim of dims) valuesKey += `\u0000${dim(row, tags)}`;
       }
+      const bucketMs = Math.floor(ts / rollup.grainMs) * rollup.grainMs;
+      const key = bucketMs + valuesKey;
       const delta = deltas.get(key);
       if (delta) {
         delta.cost += cost;
@@ -115,7 +129,7 @@ export class RollupDeltas {
         delta.cached += row.cachedInputTokens;
       } else {
         deltas.set(key, {
-          values,
+          values: [bucketMs, ...dims.map((dim) => dim(row, tags))],
           cost,
           requests: 1,
           input: row.inputTokens,

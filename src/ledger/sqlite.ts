@@ -63,7 +63,13 @@ export type SqliteLedgerOptions = {
   /** File path, or `:memory:`. */
   path: string;
   logger: Logger;
-  /** Flush when this many rows are queued. @default 500 */
+  /**
+   * Flush when this many rows are queued. Rows waiting in memory through two young-generation
+   * collections are copied into V8's old generation, which then grows until a full collection:
+   * at thousands of requests a second, batches of 500 grew the gateway's heap by about 4 MB/s
+   * of dead rows. Batches of 100 are written before that happens, at about the same CPU per row.
+   * @default 100
+   */
   batchSize?: number;
   /** Flush at least this often while rows are queued. @default 50 */
   flushIntervalMs?: number;
@@ -139,7 +145,7 @@ export class SqliteLedger implements Ledger {
   ) {
     this.db = db;
     this.logger = opts.logger;
-    this.batchSize = opts.batchSize ?? 500;
+    this.batchSize = opts.batchSize ?? 100;
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.rejectedFile = rejectedFileOf(opts.path);
     // Positional parameters in the column order of the table: cheaper to bind than named ones.

@@ -82,34 +82,32 @@ export function createMetrics(
     registers: [registry],
   });
 
+  // Label values in each metric's `labelNames` order.
+  const spendOf = childrenOf((...values) => spend.labels(...values));
+  const requestsOf = childrenOf((...values) => requests.labels(...values));
+  const tokensOf = childrenOf((...values) => tokens.labels(...values));
+  const latencyOf = childrenOf((...values) => latency.labels(...values));
+
   return {
     registry,
     observe(row) {
       const m = model.value(row.resolvedModel ?? (row.model || 'none'));
       if (row.costPico !== null && row.costPico > 0n) {
         // Exact integers of pico-dollars become a float only here, for the exposition format.
-        spend.inc(
-          { org: org.value(row.org), provider: row.provider, model: m },
+        spendOf(org.value(row.org), row.provider, m).inc(
           Number(row.costPico) / Number(PICO_PER_USD),
         );
       }
-      requests.inc({
-        decision: row.decision,
-        reason: row.reason ?? 'none',
-        upstream: row.upstream,
-      });
+      requestsOf(row.decision, row.reason ?? 'none', row.upstream).inc();
       const add = (cls: string, n: number): void => {
-        if (n > 0) tokens.inc({ class: cls, provider: row.provider, model: m }, n);
+        if (n > 0) tokensOf(cls, row.provider, m).inc(n);
       };
       add('input', row.inputTokens);
       add('cached_input', row.cachedInputTokens);
       add('cache_write', row.cacheWriteTokens);
       add('output', row.outputTokens);
       add('reasoning', row.reasoningTokens);
-      latency.observe(
-        { upstream: row.upstream, streamed: String(row.streamed) },
-        row.latencyMs / 1000,
-      );
+      latencyOf(row.upstream, String(row.streamed)).observe(row.latencyMs / 1000);
     },
     setGauges({ ledgerQueue, budgets }) {
       queue.set(ledgerQueue);
@@ -117,5 +115,23 @@ export function createMetrics(
       for (const b of budgets)
         utilization.set({ budget: b.name, scope: budgetScope.value(b.scope) }, b.utilization);
     },
+  };
+}
+
+/**
+ * A metric's child for each combination of label values, made once: prom-client hashes a
+ * labels object on every call, which a request would pay five times. Label values are bounded
+ * (see {@link BoundedLabel}), so the children are too.
+ */
+function childrenOf<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const children = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(...values);
+      children.set(key, child);
+    }
+    return child;
   };
 }

@@ -62,6 +62,7 @@ function operationOf(upstream: PreparedUpstream, path: string): Operation | null
 }
 
 function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -8,6 +8,7 @@ import type { PreparedUpstream } from '../config/prepare.js';
  */
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
+  private byUpstream = new WeakMap<PreparedUpstream, Pool>();
 
   /** Sends one request upstream; `timeoutMs` bounds the wait for headers and each body gap. */
   request(
@@ -36,9 +37,13 @@ export class UpstreamPools {
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     this.pools.clear();
+    this.byUpstream = new WeakMap();
   }
 
   private poolFor(upstream: PreparedUpstream): Pool {
+    const known = this.byUpstream.get(upstream);
+    if (known) return known;
+    // A reload prepares new upstream objects: one with the same origin and size shares the pool.
     const key = `${upstream.origin}|${upstream.connections}`;
     let pool = this.pools.get(key);
     if (!pool) {
@@ -48,6 +53,7 @@ export class UpstreamPools {
       });
       this.pools.set(key, pool);
     }
+    this.byUpstream.set(upstream, pool);
     return pool;
   }
 }
