@@ -168,6 +168,7 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
   });
   headers['content-length'] = buf.length;
 
+  let countAnswer: (() => void) | null = null;
   if (status >= 400) {
     // Failed provider calls are not billed; the row keeps the status and the prompt count.
     record.flag('upstream_error');
@@ -181,18 +182,26 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
     if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) {
       record.flag('incomplete');
     }
-    // Counted even when the provider reports usage: the two side by side measure the estimate.
-    const countedOutput = countTextTokens(model, completionText(op, parsed));
-    const cost = record.settle(usage, { input: countedInput, output: countedOutput });
+    // Without the provider's usage the cost rests on the gateway's count of the answer, and the
+    // cost header needs it now. With it, the count only sits beside the provider's figure (to
+    // measure the estimate), so it is made once the answer is on its way to the client.
+    const count = (): number => countTextTokens(model, completionText(op, parsed));
+    const cost = record.settle(usage, { input: countedInput, output: usage ? 0 : count() });
     if (cost !== null) headers['x-spendgate-cost-usd'] = picoToDecimal(cost);
+    if (usage) {
+      countAnswer = () => {
+        record.row.countedOutputTokens = count();
+      };
+    }
   }
 
   if (flow.res.destroyed) {
     record.flag('client_disconnected');
-    return;
+  } else {
+    flow.res.writeHead(status, headers);
+    flow.res.end(buf);
   }
-  flow.res.writeHead(status, headers);
-  flow.res.end(buf);
+  countAnswer?.();
 }
 
 /** A streamed answer: headers at once, then block by block, charged for what was delivered. */
