@@ -24,7 +24,7 @@ import {
 } from './lib/children.js';
 import type { CustomRequest, PhaseResult } from './lib/loadgen.js';
 import { cpuMicros, CPU_RESOLUTION_MICROS, machineCpuMicros, memoryMiB } from './lib/proc.js';
-import { fixed, markdownTable } from './lib/stats.js';
+import { fixed, markdownTable, median, overRounds, withRange } from './lib/stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -231,14 +231,6 @@ function ledgerCounts(file: string): { rows: number; unreported: number } {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'spendgate-decision-bench-'));
   const started: BenchChild[] = [];
@@ -325,10 +317,8 @@ function report(
     `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ` +
     `Linux ${release()}, ${new Date().toISOString()}`;
   const m = (kind: Kind, key: keyof Sample): number => median(samples[kind].map((s) => s[key]));
-  const spread = (kind: Kind, key: keyof Sample): string => {
-    const values = samples[kind].map((s) => s[key]);
-    return `${fixed(Math.min(...values), 1)}–${fixed(Math.max(...values), 1)}`;
-  };
+  const ranged = (kind: Kind, key: keyof Sample): string =>
+    withRange(overRounds(samples[kind].map((s) => s[key])), 1);
   out('');
   out(`Machine: ${machine}.`);
   out(
@@ -355,8 +345,8 @@ function report(
         fixed(m(kind, 'rps'), 0),
         fixed(m(kind, 'p50'), 3),
         fixed(m(kind, 'p99'), 3),
-        `${fixed(m(kind, 'cpuSat'), 1)} (${spread(kind, 'cpuSat')})`,
-        `${fixed(m(kind, 'cpuRate'), 1)} (${spread(kind, 'cpuRate')})`,
+        ranged(kind, 'cpuSat'),
+        ranged(kind, 'cpuRate'),
         fixed(Math.max(...samples[kind].map((s) => s.rssMiB)), 0),
       ]),
     ),

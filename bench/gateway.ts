@@ -3,7 +3,14 @@
  * minimal node:http proxy and (C) through Spendgate with pricing and a SQLite ledger, for a
  * non-streamed and a streamed chat completion. Every process runs on its own, on 127.0.0.1,
  * and is stopped by its PID at the end. Run with `npm run bench` (flags: --measure-ms N,
- * --warmup-ms N, --concurrency N, --rate N, --profile, --json FILE).
+ * --warmup-ms N, --concurrency N, --rate N, --rounds N, --profile, --json FILE).
+ *
+ * On a shared machine one phase per path is too noisy to compare B with C, so the run has
+ * rounds (3 by default): each round runs A, B and C back to back for each shape and load, and
+ * the report gives medians over the rounds, with C/B and C−A taken within each round. The
+ * timed phases are 4 s by default (6 s before there were rounds) to keep a default run near
+ * 3½ minutes. The processes, the gateway included, live for the whole run: its peak RSS over
+ * all the rounds is one of the targets.
  */
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -27,17 +34,20 @@ import {
   type Measured,
   type PathId,
   type ProcName,
+  type RoundPhases,
   type RunReport,
+  runMedians,
   type Shape,
 } from './lib/report.js';
 import { probe } from './lib/sanity.js';
 
 const { values: flags } = parseArgs({
   options: {
-    'measure-ms': { type: 'string', default: '6000' },
+    'measure-ms': { type: 'string', default: '4000' },
     'warmup-ms': { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '32' },
     rate: { type: 'string', default: '500' },
+    rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -48,6 +58,7 @@ const settings = {
   warmupMs: Number(flags['warmup-ms']),
   concurrency: Number(flags.concurrency),
   rate: Number(flags.rate),
+  rounds: Number(flags.rounds),
 };
 
 // Time for the gateway's deferred work (ledger batches flush every 50 ms) to land inside the
@@ -61,6 +72,9 @@ const out = (text: string): void => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Processes = Record<ProcName, BenchChild>;
+
+/** Where each path sends its requests. */
+type Routes = { origins: Record<PathId, string>; paths: Record<PathId, string> };
 
 async function measure(
   procs: Processes,
@@ -107,10 +121,46 @@ async function measure(
   };
 }
 
-async function probeAll(
-  origins: Record<PathId, string>,
-  paths: Record<PathId, string>,
-): Promise<string[]> {
+/**
+ * One round: for each shape and load, A, B and C back to back, so that the B and C phases a
+ * ratio compares ran seconds apart, under the same conditions on the machine.
+ */
+async function measureRound(
+  procs: Processes,
+  routes: Routes,
+  round: number,
+  nextId: () => number,
+): Promise<{ phases: RoundPhases; gatewaySent: number }> {
+  const phases = {} as RoundPhases;
+  let gatewaySent = 0;
+  for (const shape of ['chat', 'stream'] as Shape[]) {
+    const byPath = {} as RoundPhases[Shape];
+    for (const mode of ['closed', 'open'] as const) {
+      for (const path of ['A', 'B', 'C'] as PathId[]) {
+        const load = mode === 'closed' ? 'saturation' : 'fixed rate';
+        out(`… round ${round}/${settings.rounds}: ${shape} ${load} via ${path}`);
+        const { measured, sent } = await measure(
+          procs,
+          {
+            origin: routes.origins[path],
+            path: routes.paths[path],
+            shape,
+            mode,
+            ...settings,
+          },
+          nextId,
+        );
+        if (path === 'C') gatewaySent += sent;
+        const slot = (byPath[path] ??= {} as { sat: Measured; rate: Measured });
+        slot[mode === 'closed' ? 'sat' : 'rate'] = measured;
+      }
+    }
+    phases[shape] = byPath;
+  }
+  return { phases, gatewaySent };
+}
+
+async function probeAll({ origins, paths }: Routes): Promise<string[]> {
   const notes: string[] = [];
   for (const shape of ['chat', 'stream'] as Shape[]) {
     const direct = await probe(origins.A, paths.A, shape);
@@ -129,6 +179,9 @@ async function probeAll(
 }
 
 async function main(): Promise<void> {
+  if (!Number.isInteger(settings.rounds) || settings.rounds < 1) {
+    throw new Error(`--rounds must be a whole number from 1, not ${flags.rounds}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'spendgate-bench-'));
   const started: BenchChild[] = [];
   let gateway: GatewayChild | undefined;
@@ -148,36 +201,25 @@ async function main(): Promise<void> {
     started.push(loadgen);
     const procs: Processes = { upstream, proxy, gateway, loadgen };
 
-    const origins: Record<PathId, string> = {
-      A: upstreamOrigin,
-      B: `http://127.0.0.1:${proxy.port}`,
-      C: `http://127.0.0.1:${gateway.port}`,
+    const routes: Routes = {
+      origins: {
+        A: upstreamOrigin,
+        B: `http://127.0.0.1:${proxy.port}`,
+        C: `http://127.0.0.1:${gateway.port}`,
+      },
+      paths: { A: CHAT_PATH, B: CHAT_PATH, C: `/${GATEWAY_UPSTREAM}${CHAT_PATH}` },
     };
-    const paths: Record<PathId, string> = {
-      A: CHAT_PATH,
-      B: CHAT_PATH,
-      C: `/${GATEWAY_UPSTREAM}${CHAT_PATH}`,
-    };
-    const notes = await probeAll(origins, paths);
+    const notes = await probeAll(routes);
+    // The two probes sent to C count as gateway requests in the ledger too.
     let gatewayRequests = 2;
 
-    const phases = {} as RunReport['phases'];
-    for (const shape of ['chat', 'stream'] as Shape[]) {
-      const byPath = {} as Record<PathId, { sat: Measured; rate: Measured }>;
-      for (const mode of ['closed', 'open'] as const) {
-        for (const path of ['A', 'B', 'C'] as PathId[]) {
-          out(`… ${shape} ${mode === 'closed' ? 'saturation' : 'fixed rate'} via ${path}`);
-          const { measured, sent } = await measure(
-            procs,
-            { origin: origins[path], path: paths[path], shape, mode, ...settings },
-            nextId,
-          );
-          if (path === 'C') gatewayRequests += sent;
-          const slot = (byPath[path] ??= {} as { sat: Measured; rate: Measured });
-          slot[mode === 'closed' ? 'sat' : 'rate'] = measured;
-        }
-      }
-      phases[shape] = byPath;
+    const rounds: RoundPhases[] = [];
+    const gatewayPeakRssByRoundMiB: number[] = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      const { phases, gatewaySent } = await measureRound(procs, routes, round, nextId);
+      rounds.push(phases);
+      gatewayRequests += gatewaySent;
+      gatewayPeakRssByRoundMiB.push(memoryMiB(gateway.pid, 'VmHWM'));
     }
 
     const gatewayPeakRssMiB = memoryMiB(gateway.pid, 'VmHWM');
@@ -203,7 +245,8 @@ async function main(): Promise<void> {
         kernel: release(),
       },
       settings,
-      phases,
+      rounds,
+      gatewayPeakRssByRoundMiB,
       gatewayPeakRssMiB,
       gatewayEndRssMiB,
       gatewayRequests,
@@ -212,7 +255,11 @@ async function main(): Promise<void> {
     };
     out('');
     out(renderReport(report));
-    if (flags.json) writeFileSync(flags.json, JSON.stringify(report, null, 2));
+    // The raw figures of every round, and the medians and ranges the tables were made from.
+    if (flags.json) {
+      const json = { ...report, medians: runMedians(report) };
+      writeFileSync(flags.json, JSON.stringify(json, null, 2));
+    }
     if (flags.profile) printProfile(dir);
   } finally {
     for (const child of started.reverse()) await stopChild(child);

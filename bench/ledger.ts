@@ -12,6 +12,7 @@ import type { LedgerRow } from '../src/ledger/row.js';
 import { openSqliteLedger } from '../src/ledger/sqlite.js';
 import { ROLLUPS } from '../src/ledger/sqlite-rollups.js';
 import { silentLogger } from '../src/log/logger.js';
+import { median } from './lib/stats.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const ORGS = 200;
@@ -71,11 +72,6 @@ function makeRow(i: number): LedgerRow {
     countedInputTokens: inputTokens,
     countedOutputTokens: outputTokens,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function time(name: string, run: () => Promise<unknown[]>): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { InsertResult } from './ledger-insert.js';
 import type { PhaseResult } from './loadgen.js';
-import { fixed, markdownTable, signed } from './stats.js';
+import { fixed, markdownTable, median, overRounds, signed, withRange } from './stats.js';
 
 /** A: straight to the upstream; R1: one replica; R2: two replicas sharing Redis and PostgreSQL. */
 export type TargetId = 'A' | 'R1' | 'R2';
@@ -69,25 +69,15 @@ function phasesOf(report: ReplicaReport, target: TargetId, mode: 'closed' | 'ope
   return found;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  return Number.isInteger(mid)
-    ? ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2
-    : (sorted[Math.floor(mid)] ?? NaN);
-}
-
 /** The median over the rounds of one figure of a target's phases. */
 function med(phases: PhaseFigures[], figure: (p: PhaseFigures) => number): number {
   return median(phases.map(figure));
 }
 
 /** `median (lowest–highest)` over the rounds. */
-function withRange(phases: PhaseFigures[], figure: (p: PhaseFigures) => number, d: number) {
+function rangedOver(phases: PhaseFigures[], figure: (p: PhaseFigures) => number, d: number) {
   const values = phases.map(figure);
-  if (values.length === 1) return fixed(values[0] ?? NaN, d);
-  const range = `${fixed(Math.min(...values), d)}–${fixed(Math.max(...values), d)}`;
-  return `${fixed(median(values), d)} (${range})`;
+  return values.length === 1 ? fixed(values[0] ?? NaN, d) : withRange(overRounds(values), d);
 }
 
 // Each load generator reports its own percentiles over its half of the requests; with equal
@@ -109,7 +99,7 @@ function latencyTable(report: ReplicaReport): string {
     const failed = [...sat, ...open].reduce((sum, p) => sum + p.failed, 0);
     return [
       NAMES[target],
-      withRange(sat, (p) => p.requestsPerSec, 0),
+      rangedOver(sat, (p) => p.requestsPerSec, 0),
       fixed(med(open, p50), 3),
       fixed(med(open, p99), 3),
       target === 'A' ? '—' : `${signed(med(open, p50) - med(direct, p50), 3)} ms`,
@@ -156,7 +146,7 @@ function storeTable(report: ReplicaReport): string {
         mode === 'closed' ? `@${concurrency} conns` : `@${rate}/s`,
         callList(phases, (p) => p.roundTrips),
         callList(phases, (p) => p.insideScripts),
-        withRange(phases, (p) => p.cpuPerRequest.gateways, 0),
+        rangedOver(phases, (p) => p.cpuPerRequest.gateways, 0),
         fixed(
           med(phases, (p) => p.cpuPerRequest.redis),
           1,
@@ -165,7 +155,7 @@ function storeTable(report: ReplicaReport): string {
           med(phases, (p) => p.cpuPerRequest.postgres),
           1,
         ),
-        withRange(phases, (p) => p.ledgerRowsPerSec, 0),
+        rangedOver(phases, (p) => p.ledgerRowsPerSec, 0),
         fixed(Math.max(...phases.map((p) => p.ledgerLagMs)), 0),
         fixed(Math.max(...phases.map((p) => p.foreignCores)), 2),
       ];

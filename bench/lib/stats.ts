@@ -44,3 +44,26 @@ export function markdownTable(header: string[], rows: string[][]): string {
   const rule = `|${header.map(() => '---').join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
+
+/** The middle value of a list, or the mean of the two middle ones when the count is even. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+/** A figure measured once per round: its median and its lowest and highest values. */
+export type OverRounds = { median: number; min: number; max: number };
+
+/** The median and range of a figure's values, one per round. */
+export function overRounds(values: number[]): OverRounds {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** `median (lowest–highest)`, e.g. `68.2 (61.0–75.4)`, or `1.62× (1.55–1.99)` with a unit. */
+export function withRange(figure: OverRounds, decimals: number, unit = ''): string {
+  const range = `${fixed(figure.min, decimals)}–${fixed(figure.max, decimals)}`;
+  return `${fixed(figure.median, decimals)}${unit} (${range})`;
+}
