@@ -82,8 +82,12 @@ export function openSqliteLedger(opts: SqliteLedgerOptions): SqliteLedger {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  // Rollup upserts touch recent pages of four B-trees per row; a 64 MiB cache keeps them hot.
-  db.pragma('cache_size = -65536');
+  // Writes touch the recent end of each B-tree (ids and times grow), so a small page cache keeps
+  // them hot; queries read the rest through the OS's file cache. Measured here: inserts cost the
+  // same CPU per row with 8 MiB as with 64 MiB, and spend queries over 1 million rows took the
+  // same time, but with 64 MiB the process grew with the database (+89 MB at 200,000 rows,
+  // against a flat +18 MB).
+  db.pragma('cache_size = -8192');
   migrate(db);
   return new SqliteLedger(db, opts, opts.path === ':memory:' ? db : openReader(opts.path));
 }
