@@ -26,12 +26,13 @@ export function sendRefusal(
   dialect: ErrorDialect,
   err: GatewayError,
   rejectAs: number | null,
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const answer = errorAnswer(dialect, err);
+  const answer = errorAnswer(dialect, err, extraHeaders);
   if (rejectAs !== null) {
     answer.headers['x-spendgate-status'] = String(answer.status);
     answer.headers['x-spendgate-error-body'] = asciiJson(answer.body);

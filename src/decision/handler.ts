@@ -69,7 +69,7 @@ async function decide(
   route: ProxyRoute,
   rejectAs: number | null,
 ): Promise<void> {
-  const { record, abort } = beginRequest(deps, res, route);
+  const { record, abort, headers: ours } = beginRequest(deps, res, route);
   const requestId = record.row.requestId;
   record.flag('sidecar');
 
@@ -88,7 +88,7 @@ async function decide(
     if (route.op === null) {
       admitted = await admitUnmeteredDecision(deps, req, route, record, abort);
       deps.decisions.finish(requestId, 'unmetered');
-      sendAllowed(res, admitted.headers);
+      sendAllowed(res, { ...ours, ...admitted.headers });
       return;
     }
 
@@ -119,20 +119,22 @@ async function decide(
       rates: asked.resolution.rates,
     });
     waiting = true;
-    sendAllowed(res, admitted.headers);
+    sendAllowed(res, { ...ours, ...admitted.headers });
   } catch (err) {
     if (!(err instanceof GatewayError)) {
       // A bug: the row says the gateway failed, and the server's handler answers 500.
       record.row.decision = 'error';
       record.row.status = 500;
       deps.decisions.finish(requestId, 'rejected');
+      // The server answers 500; the id still names the row that records it.
+      if (!res.headersSent) res.setHeader('x-spendgate-request-id', requestId);
       throw err;
     }
     if (abort.aborted) record.flag('client_disconnected');
     record.fail('reject', err.code, err.httpStatus);
     record.settleNothing(countedInput);
     deps.decisions.finish(requestId, 'rejected');
-    if (!abort.aborted) sendRefusal(res, route.upstream.dialect, err, rejectAs);
+    if (!abort.aborted) sendRefusal(res, route.upstream.dialect, err, rejectAs, ours);
   } finally {
     if (!waiting) {
       record.commit(deps.ledger, deps.clock.now(), deps.metrics);

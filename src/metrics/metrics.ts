@@ -45,19 +45,19 @@ export function createMetrics(
   const model = new BoundedLabel(limit);
   const budgetScope = new BoundedLabel(limit);
 
-  const spend = new Counter({
+  const spend = summedCounter({
     name: 'spendgate_spend_usd_total',
     help: 'Spend recorded in the ledger, in USD (unpriced requests add nothing).',
     labelNames: ['org', 'provider', 'model'],
     registers: [registry],
   });
-  const requests = new Counter({
+  const requests = summedCounter({
     name: 'spendgate_requests_total',
     help: 'Requests by the decision taken and the reason given.',
     labelNames: ['decision', 'reason', 'upstream'],
     registers: [registry],
   });
-  const tokens = new Counter({
+  const tokens = summedCounter({
     name: 'spendgate_tokens_total',
     help: 'Tokens by class: input (all prompt tokens), cached_input, cache_write, output, reasoning.',
     labelNames: ['class', 'provider', 'model'],
@@ -82,10 +82,7 @@ export function createMetrics(
     registers: [registry],
   });
 
-  // Label values in each metric's `labelNames` order.
-  const spendOf = childrenOf((...values) => spend.labels(...values));
-  const requestsOf = childrenOf((...values) => requests.labels(...values));
-  const tokensOf = childrenOf((...values) => tokens.labels(...values));
+  // Label values in the histogram's `labelNames` order.
   const latencyOf = childrenOf((...values) => latency.labels(...values));
 
   return {
@@ -94,13 +91,14 @@ export function createMetrics(
       const m = model.value(row.resolvedModel ?? (row.model || 'none'));
       if (row.costPico !== null && row.costPico > 0n) {
         // Exact integers of pico-dollars become a float only here, for the exposition format.
-        spendOf(org.value(row.org), row.provider, m).inc(
+        spend.add(
+          [org.value(row.org), row.provider, m],
           Number(row.costPico) / Number(PICO_PER_USD),
         );
       }
-      requestsOf(row.decision, row.reason ?? 'none', row.upstream).inc();
+      requests.add([row.decision, row.reason ?? 'none', row.upstream], 1);
       const add = (cls: string, n: number): void => {
-        if (n > 0) tokensOf(cls, row.provider, m).inc(n);
+        if (n > 0) tokens.add([cls, row.provider, m], n);
       };
       add('input', row.inputTokens);
       add('cached_input', row.cachedInputTokens);
@@ -133,5 +131,42 @@ function childrenOf<T>(make: (...values: string[]) => T): (...values: string[]) 
       children.set(key, child);
     }
     return child;
+  };
+}
+
+/**
+ * A counter whose increments are summed per label values in plain numbers and handed to
+ * prom-client when the registry is read: prom-client builds and checks a label key on every
+ * call, which a request would pay four times. Label values are given in `labelNames` order.
+ */
+function summedCounter<L extends string>(config: {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+  registers: Registry[];
+}): { add(values: readonly string[], amount: number): void } {
+  const sums = new Map<string, { labels: Partial<Record<L, string>>; amount: number }>();
+  new Counter<L>({
+    ...config,
+    collect() {
+      for (const sum of sums.values()) {
+        if (sum.amount === 0) continue;
+        this.inc(sum.labels, sum.amount);
+        sum.amount = 0;
+      }
+    },
+  });
+  return {
+    add(values, amount) {
+      const key = values.join('\u0000');
+      const sum = sums.get(key);
+      if (sum) {
+        sum.amount += amount;
+        return;
+      }
+      const labels: Partial<Record<L, string>> = {};
+      config.labelNames.forEach((name, i) => (labels[name] = values[i]));
+      sums.set(key, { labels, amount });
+    },
   };
 }

@@ -7,8 +7,13 @@ import { RequestRecord } from './request-record.js';
 import type { ProxyRoute } from './route.js';
 import { assertUpstreamKey } from './upstream-errors.js';
 
-/** A proxied request's first steps, shared by metered and unmetered handling. */
-export type Begun = { record: RequestRecord; abort: RequestAbort };
+/**
+ * A proxied request's first steps, shared by metered and unmetered handling. `headers` are the
+ * ones Spendgate adds to the answer (the request id, then the policy's): they are passed with
+ * the status in one `writeHead`, as Node writes an object of headers given there without
+ * checking and storing each one apart as `setHeader` does.
+ */
+export type Begun = { record: RequestRecord; abort: RequestAbort; headers: Record<string, string> };
 
 /**
  * Gives the request its id and ledger record, and an abort signal that fires when the client
@@ -18,8 +23,11 @@ export function beginRequest(deps: ProxyDeps, res: ServerResponse, route: ProxyR
   const nowMs = deps.clock.now();
   const requestId = timeOrderedId(nowMs);
   const record = new RequestRecord(requestId, nowMs, route.upstream, route.path);
-  res.setHeader('x-spendgate-request-id', requestId);
-  return { record, abort: new RequestAbort(res) };
+  return {
+    record,
+    abort: new RequestAbort(res),
+    headers: { 'x-spendgate-request-id': requestId },
+  };
 }
 
 /**

@@ -58,10 +58,14 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The upstream's response headers as the client gets them: hop-by-hop ones removed. */
+/**
+ * The upstream's response headers as the client gets them: hop-by-hop ones removed, and
+ * Spendgate's own (`ours`) added, which win over an upstream header of the same name (a
+ * Spendgate behind this one sends its own request id and cost).
+ */
 export function clientResponseHeaders(
   upstreamHeaders: Record<string, string | string[] | undefined>,
-  opts: { dropLength: boolean },
+  opts: { dropLength: boolean; ours?: Readonly<Record<string, string>> },
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const listed = connectionListed(upstreamHeaders.connection);
@@ -71,7 +75,7 @@ export function clientResponseHeaders(
     if (opts.dropLength && name === 'content-length') continue;
     out[name] = value;
   }
-  return out;
+  return opts.ours ? Object.assign(out, opts.ours) : out;
 }
 
 /** The first value of a header that may repeat. */

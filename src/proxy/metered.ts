@@ -44,6 +44,8 @@ type Flow = {
   countedInput: number;
   dialect: ErrorDialect;
   admitted: Admitted;
+  /** Spendgate's headers for the answer: the request id and the policy's. */
+  ours: Record<string, string>;
 };
 
 /**
@@ -59,7 +61,7 @@ export async function handleMetered(
   op: Operation,
 ): Promise<void> {
   const { clock, ledger } = deps;
-  const { record, abort } = beginRequest(deps, res, route);
+  const { record, abort, headers: ours } = beginRequest(deps, res, route);
 
   let countedInput = 0;
   let admitted: Admitted | null = null;
@@ -81,8 +83,7 @@ export async function handleMetered(
       { path: route.path, body },
       abort,
     );
-    const policyHeaders = admitted.headers;
-    for (const name in policyHeaders) res.setHeader(name, policyHeaders[name] as string);
+    Object.assign(ours, admitted.headers);
     if (abort.aborted) throw CLIENT_GONE;
 
     const streamed = body.stream === true && op !== 'embeddings';
@@ -114,6 +115,7 @@ export async function handleMetered(
       countedInput,
       dialect: route.upstream.dialect,
       admitted,
+      ours,
     };
     const contentType = headerValue(upstreamRes.headers['content-type']) ?? '';
     if (streamed && upstreamRes.statusCode < 300 && contentType.includes('text/event-stream')) {
@@ -137,7 +139,7 @@ export async function handleMetered(
       failure.httpStatus,
     );
     record.settleNothing(countedInput);
-    if (!abort.aborted) sendError(res, route.upstream.dialect, failure);
+    if (!abort.aborted) sendError(res, route.upstream.dialect, failure, ours);
     if (failure.code === 'upstream_unavailable') {
       deps.logger.warn(
         {
@@ -165,6 +167,7 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
   const status = upstreamRes.statusCode;
   const headers: OutgoingHttpHeaders = clientResponseHeaders(upstreamRes.headers, {
     dropLength: true,
+    ours: flow.ours,
   });
   headers['content-length'] = buf.length;
 
@@ -232,7 +235,7 @@ async function relayStream(
 
   res.writeHead(
     upstreamRes.statusCode,
-    clientResponseHeaders(upstreamRes.headers, { dropLength: true }),
+    clientResponseHeaders(upstreamRes.headers, { dropLength: true, ours: flow.ours }),
   );
 
   let ended: RelayEnd | 'failed' = 'failed';

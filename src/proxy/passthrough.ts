@@ -21,7 +21,7 @@ export async function handleUnmetered(
   res: ServerResponse,
   route: ProxyRoute,
 ): Promise<void> {
-  const { record, abort } = beginRequest(deps, res, route);
+  const { record, abort, headers: ours } = beginRequest(deps, res, route);
   record.flag('unmetered');
   let admitted: Admitted | null = null;
 
@@ -43,7 +43,7 @@ export async function handleUnmetered(
     }
 
     admitted = await admitUnmetered(deps, record, route.path, abort);
-    for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
+    Object.assign(ours, admitted.headers);
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const upstreamRes = await deps.pools.request(route.upstream, {
@@ -61,7 +61,7 @@ export async function handleUnmetered(
     record.row.status = upstreamRes.statusCode;
     res.writeHead(
       upstreamRes.statusCode,
-      clientResponseHeaders(upstreamRes.headers, { dropLength: false }),
+      clientResponseHeaders(upstreamRes.headers, { dropLength: false, ours }),
     );
     for await (const chunk of upstreamRes.body) {
       if (!res.write(chunk)) await drained(res);
@@ -77,7 +77,7 @@ export async function handleUnmetered(
       failure.httpStatus,
     );
     record.row.costPico = 0n;
-    if (!abort.aborted) sendError(res, route.upstream.dialect, failure);
+    if (!abort.aborted) sendError(res, route.upstream.dialect, failure, ours);
   } finally {
     record.commit(deps.ledger, deps.clock.now(), deps.metrics);
     // Nothing is charged for an unmetered call; settling counts it against request limits.
