@@ -88,7 +88,10 @@ export class SseParser {
       const blank = this.endLine(chunk, lineStart, end);
       lineStart = next;
       if (blank) {
-        this.addBlockBytes(chunk.subarray(blockStart, next));
+        // A read that holds exactly one event (the usual case) is its own block's bytes.
+        this.addBlockBytes(
+          blockStart === 0 && next === len ? chunk : chunk.subarray(blockStart, next),
+        );
         blockStart = next;
         if (this.afterCr) this.heldBlank = true;
         else out.push(this.finish(true));
@@ -133,6 +136,7 @@ export class SseParser {
   private endLine(chunk: Buffer, start: number, end: number): boolean {
     let line: string;
     if (this.lineParts.length === 0) {
+      if (start === end && !this.firstLine) return true;
       line = chunk.toString('utf8', start, end);
     } else {
       this.lineParts.push(chunk.subarray(start, end));
