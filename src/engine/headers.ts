@@ -36,8 +36,9 @@ export function budgetFigures(
 
 /** Writes `ratelimit-policy` and `ratelimit` for one policy into `headers`. */
 export function writeRateLimitHeaders(headers: Record<string, string>, p: PolicyFigures): void {
-  headers['ratelimit-policy'] = `"${p.name}";q=${p.quota};w=${p.windowSeconds}`;
-  headers['ratelimit'] = `"${p.name}";r=${p.remaining};t=${p.resetSeconds}`;
+  const name = headerText(p.name);
+  headers['ratelimit-policy'] = `"${name}";q=${p.quota};w=${p.windowSeconds}`;
+  headers['ratelimit'] = `"${name}";r=${p.remaining};t=${p.resetSeconds}`;
 }
 
 /** `used=<percent>` for a utilization fraction: at most two decimals, rounded down. */
@@ -47,5 +48,24 @@ export function formatPercent(utilization: number): string {
 
 /** One entry of `x-spendgate-budget-warning`. */
 export function budgetWarning(name: string, utilization: number): string {
-  return `${name}; used=${formatPercent(utilization)}%`;
+  return `${headerText(name)}; used=${formatPercent(utilization)}%`;
+}
+
+// What Node refuses in a header value: control characters and anything above U+00FF.
+const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/u;
+
+/**
+ * A policy name as header text: characters Node refuses in a header (a name in Japanese, a
+ * newline) are written percent-encoded in UTF-8, the rest as they are. The policy headers are
+ * written with the answer, after the request was forwarded: a name Node refuses there would
+ * fail a request the provider has already served.
+ */
+function headerText(name: string): string {
+  if (!NOT_HEADER_TEXT.test(name)) return name;
+  return name.replace(new RegExp(NOT_HEADER_TEXT.source, 'gu'), (c) =>
+    Array.from(
+      Buffer.from(c, 'utf8'),
+      (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    ).join(''),
+  );
 }
