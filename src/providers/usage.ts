@@ -29,6 +29,11 @@ export type StreamResult = {
 export interface StreamMeter {
   /** Looks at one parsed block; returns false when the block must not reach the client. */
   onBlock(block: SseBlock): boolean;
+  /**
+   * Whether `onBlock` might hold back this whole (terminated) block. Blocks it cannot hold back
+   * may be read later, after their bytes went out (see `DeferredMeter`).
+   */
+  mayHold(block: SseBlock): boolean;
   /** Completion tokens counted from the deltas so far (text, tool-call arguments, reasoning). */
   countedOutputTokens(): number;
   /** What the stream reported. */

@@ -4,6 +4,7 @@ import { picoToDecimal } from '../money/money.js';
 import { completionText } from '../providers/completion-text.js';
 import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.js';
 import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
+import { DeferredMeter } from '../providers/deferred-meter.js';
 import { isRecord as isObject, type StreamMeter } from '../providers/usage.js';
 import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
 import {
@@ -217,21 +218,24 @@ async function relayStream(
   const { res, record, model, countedInput } = flow;
   const output = new OutputCounter(model);
   const countTokens = (text: string): number => output.add(text);
-  const meter =
+  const counting: StreamMeter & { startUsage?(): Usage | null } =
     flow.op === 'messages'
       ? createAnthropicStreamMeter({ countTokens })
       : createOpenAiStreamMeter(flow.op as 'chat' | 'completions' | 'responses', {
           hideUsageChunk,
           countTokens,
         });
-  // The prompt as the provider reported it at the start (Anthropic's message_start), else ours.
-  const reportedStart = (): Usage | null =>
-    'startUsage' in meter ? (meter as { startUsage(): Usage | null }).startUsage() : null;
+  // The prompt as the provider reported it at the start (Anthropic's message_start), else ours;
+  // read only where a budget may cut the stream, whose meter reads every block at once.
   const usageSoFar = (): Usage => ({
-    ...(reportedStart() ?? { ...emptyUsage(), inputTokens: countedInput }),
+    ...(counting.startUsage?.() ?? { ...emptyUsage(), inputTokens: countedInput }),
     outputTokens: output.total(),
     reasoningTokens: 0,
   });
+  // A budget that may cut the stream checks its figures after every read; without one, the
+  // events are read after they went out.
+  const cut = streamCut(flow, usageSoFar);
+  const meter = cut ? counting : new DeferredMeter(counting);
 
   res.writeHead(
     upstreamRes.statusCode,
@@ -240,12 +244,7 @@ async function relayStream(
 
   let ended: RelayEnd | 'failed' = 'failed';
   try {
-    ended = await relaySse(
-      upstreamRes.body as AsyncIterable<Buffer>,
-      res,
-      meter,
-      streamCut(flow, usageSoFar),
-    );
+    ended = await relaySse(upstreamRes.body as AsyncIterable<Buffer>, res, meter, cut);
   } catch (err) {
     if (res.destroyed) {
       record.flag('client_disconnected');

@@ -92,6 +92,11 @@ class AnthropicMeter implements AnthropicStreamMeter {
     return true;
   }
 
+  mayHold(): boolean {
+    // Every whole event of an Anthropic stream reaches the client.
+    return false;
+  }
+
   countedOutputTokens(): number {
     return this.counted;
   }

@@ -89,6 +89,10 @@ abstract class OpenAiMeter implements StreamMeter {
     return this.onJson(json, block);
   }
 
+  mayHold(_block: SseBlock): boolean {
+    return false;
+  }
+
   countedOutputTokens(): number {
     return this.counted;
   }
@@ -128,6 +132,15 @@ class ChunkMeter extends OpenAiMeter {
   constructor(op: 'chat' | 'completions', opts: OpenAiStreamMeterOptions) {
     super(op, opts.countTokens);
     this.hideUsageChunk = opts.hideUsageChunk;
+  }
+
+  /**
+   * Only the usage chunk is held back, when the gateway asked for it: a chunk whose text names
+   * no `usage` (in JSON a quote inside a string is escaped, so `usage` as a key is this text
+   * unless the key itself is written with `\u` escapes) is not it.
+   */
+  override mayHold(block: SseBlock): boolean {
+    return this.hideUsageChunk && (block.data.includes('usage') || block.data.includes('\\u'));
   }
 
   protected onJson(json: Record<string, unknown>): boolean {
