@@ -10,6 +10,9 @@ import { drained } from './stream-relay.js';
 import type { ProxyRoute } from './route.js';
 import { toGatewayError } from './upstream-errors.js';
 
+/** The status recorded for a client that closed the request first (nginx's convention). */
+const CLIENT_CLOSED_STATUS = 499;
+
 /**
  * Endpoints Spendgate does not meter (files, batches, images, audio, GETs): streamed through in
  * both directions without buffering, attributed, and recorded with cost null and the flag
@@ -44,6 +47,16 @@ export async function handleUnmetered(
 
     admitted = await admitUnmetered(deps, record, route.path, abort);
     Object.assign(ours, admitted.headers);
+    if (abort.aborted) {
+      // Left while throttled, before anything was forwarded: not a refusal, nothing charged,
+      // and its request is given back to the request limits (released, not settled below), as
+      // on metered endpoints.
+      record.flag('client_disconnected');
+      record.row.status = CLIENT_CLOSED_STATUS;
+      admitted.hold.release().catch(() => undefined);
+      admitted = null;
+      return;
+    }
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const upstreamRes = await deps.pools.request(route.upstream, {
