@@ -288,3 +288,36 @@ describe('openai stream cut: a clean ending with a length finish reason and usag
     expect(openaiUsage(json.response.usage)).toEqual({ ...cutUsage });
   });
 });
+
+describe('openai stream meter: chunks of plain text', () => {
+  it('counts the text of OpenAI-shaped chunks, escapes decoded, with the same result', () => {
+    const texts = ['Hello', ' wörld', '\n- "a" \\ b', ''];
+    const head = (extra: string): string =>
+      `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1741569952,` +
+      `"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_1",` +
+      `"choices":[{"index":0,${extra},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
+    const body =
+      head('"delta":{"role":"assistant","content":"","refusal":null}') +
+      texts.map((t) => head(`"delta":{"content":${JSON.stringify(t)}}`)).join('') +
+      'data: [DONE]\n\n';
+    const seen: string[] = [];
+    const meter = createOpenAiStreamMeter('chat', {
+      hideUsageChunk: false,
+      countTokens: (text) => {
+        seen.push(text);
+        return fourCharTokens(text);
+      },
+    });
+
+    expect(relay(body, meter).forwarded).toBe(body);
+    expect(seen).toEqual(['Hello', ' wörld', '\n- "a" \\ b']);
+    expect(meter.countedOutputTokens()).toBe(2 + 2 + 3);
+    expect(meter.result()).toEqual({
+      usage: null,
+      finishReason: null,
+      status: 'completed',
+      model: 'gpt-4o-2024-08-06',
+      sawTerminator: true,
+    });
+  });
+});

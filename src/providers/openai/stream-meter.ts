@@ -15,6 +15,7 @@ import {
   type StreamResult,
   type StreamStatus,
 } from '../usage.js';
+import { contentOfChunk } from './content-chunk.js';
 import { openAiStreamCutBlocks, type OpenAiStreamOp } from './stream-cut.js';
 import { openaiUsage } from './usage.js';
 
@@ -141,6 +142,19 @@ class ChunkMeter extends OpenAiMeter {
    */
   override mayHold(block: SseBlock): boolean {
     return this.hideUsageChunk && (block.data.includes('usage') || block.data.includes('\\u'));
+  }
+
+  override onBlock(block: SseBlock): boolean {
+    // Once the stream has named itself (id, model, time), a chunk of plain generated text
+    // changes nothing but the count: it is read without a parse when it has OpenAI's shape.
+    if (this.op === 'chat' && block.terminated && this.id !== null && this.model !== null) {
+      const text = this.created === null ? null : contentOfChunk(block.data);
+      if (text !== null) {
+        this.count(text);
+        return true;
+      }
+    }
+    return super.onBlock(block);
   }
 
   protected onJson(json: Record<string, unknown>): boolean {
