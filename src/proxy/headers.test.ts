@@ -73,4 +73,17 @@ describe('client response headers', () => {
     );
     expect(out).toEqual({ 'content-type': 'text/event-stream', 'set-cookie': ['a=1', 'b=2'] });
   });
+
+  it('drops the x-spendgate headers of a Spendgate behind this one', () => {
+    const out = clientResponseHeaders(
+      {
+        'content-type': 'application/json',
+        'x-spendgate-request-id': 'inner',
+        'x-spendgate-cost-usd': '0.0123',
+        'x-spendgate-budget-warning': 'inner-daily; used=91%',
+      },
+      { dropLength: false, ours: { 'x-spendgate-request-id': 'outer' } },
+    );
+    expect(out).toEqual({ 'content-type': 'application/json', 'x-spendgate-request-id': 'outer' });
+  });
 });

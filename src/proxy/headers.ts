@@ -60,8 +60,9 @@ export function upstreamRequestHeaders(
 
 /**
  * The upstream's response headers as the client gets them: hop-by-hop ones removed, and
- * Spendgate's own (`ours`) added, which win over an upstream header of the same name (a
- * Spendgate behind this one sends its own request id and cost).
+ * Spendgate's own (`ours`) added. A Spendgate behind this one sends its own `x-spendgate-*`
+ * headers; they are dropped, not only overridden, since this gateway does not always send the
+ * same ones (no cost for a model it cannot price), and the inner one's would pass for its own.
  */
 export function clientResponseHeaders(
   upstreamHeaders: Record<string, string | string[] | undefined>,
@@ -73,6 +74,7 @@ export function clientResponseHeaders(
     const value = upstreamHeaders[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     if (opts.dropLength && name === 'content-length') continue;
+    if (name.startsWith('x-spendgate-')) continue;
     out[name] = value;
   }
   return opts.ours ? Object.assign(out, opts.ours) : out;
