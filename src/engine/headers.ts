@@ -36,7 +36,7 @@ export function budgetFigures(
 
 /** Writes `ratelimit-policy` and `ratelimit` for one policy into `headers`. */
 export function writeRateLimitHeaders(headers: Record<string, string>, p: PolicyFigures): void {
-  const name = headerText(p.name);
+  const name = sfStringText(p.name);
   headers['ratelimit-policy'] = `"${name}";q=${p.quota};w=${p.windowSeconds}`;
   headers['ratelimit'] = `"${name}";r=${p.remaining};t=${p.resetSeconds}`;
 }
@@ -48,24 +48,39 @@ export function formatPercent(utilization: number): string {
 
 /** One entry of `x-spendgate-budget-warning`. */
 export function budgetWarning(name: string, utilization: number): string {
-  return `${headerText(name)}; used=${formatPercent(utilization)}%`;
+  return `${warningText(name)}; used=${formatPercent(utilization)}%`;
 }
 
-// What Node refuses in a header value: control characters and anything above U+00FF.
-const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/u;
-
-/**
- * A policy name as header text: characters Node refuses in a header (a name in Japanese, a
- * newline) are written percent-encoded in UTF-8, the rest as they are. The policy headers are
- * written with the answer, after the request was forwarded: a name Node refuses there would
- * fail a request the provider has already served.
+/*
+ * Policy names as header text. Characters Node refuses in a header (a name in Japanese, a
+ * newline) are written percent-encoded in UTF-8, the rest as they are: the policy headers are
+ * written with the answer, after the request was forwarded, and a name Node refused there would
+ * fail a request the provider has already served. Each header then encodes its own separators.
+ * A name with nothing to encode costs one regex test.
  */
-function headerText(name: string): string {
-  if (!NOT_HEADER_TEXT.test(name)) return name;
-  return name.replace(new RegExp(NOT_HEADER_TEXT.source, 'gu'), (c) =>
-    Array.from(
-      Buffer.from(c, 'utf8'),
-      (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
-    ).join(''),
-  );
+const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/gu;
+// RFC 8941 §3.3.3: an sf-string escapes `"` and `\` with a backslash.
+const NOT_SF_STRING_TEXT = /[^\t\x20-\x7e\x80-\xff]|["\\]/u;
+const SF_ESCAPED = /["\\]/g;
+// The warning joins `<name>; used=` entries with commas: a `,` or `;` in a name would split one.
+const NOT_WARNING_TEXT = /[^\t\x20-\x7e\x80-\xff]|[,;]/u;
+const NOT_WARNING_TEXT_ALL = new RegExp(NOT_WARNING_TEXT.source, 'gu');
+
+/** A policy name as the content of the RateLimit fields' sf-string. */
+function sfStringText(name: string): string {
+  if (!NOT_SF_STRING_TEXT.test(name)) return name;
+  return name.replace(NOT_HEADER_TEXT, percentEncoded).replace(SF_ESCAPED, '\\$&');
+}
+
+/** A budget name in an entry of `x-spendgate-budget-warning`. */
+function warningText(name: string): string {
+  if (!NOT_WARNING_TEXT.test(name)) return name;
+  return name.replace(NOT_WARNING_TEXT_ALL, percentEncoded);
+}
+
+function percentEncoded(c: string): string {
+  return Array.from(
+    Buffer.from(c, 'utf8'),
+    (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }
