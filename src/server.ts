@@ -223,6 +223,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
         return { ok: false, problem: 'the ledger cannot be read; reload again once it answers' };
       }
       deps = built;
+      shared.pools.retire(next.upstreams.values());
       // Requests in flight keep the old dispatcher; it is closed once they have had time.
       setTimeout(
         () => void previous.alerts.flush().finally(() => previous.alerts.close()),

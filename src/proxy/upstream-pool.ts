@@ -33,6 +33,24 @@ export class UpstreamPools {
     });
   }
 
+  /**
+   * After a reload: closes the pools that none of `upstreams` uses. undici's `close` lets the
+   * requests already on a pool finish first; the upstreams of the previous config are looked up
+   * again, so a request admitted before the reload and forwarded after it does not find a closed
+   * pool (it opens one for its origin, closed at the next reload or at shutdown).
+   */
+  retire(upstreams: Iterable<PreparedUpstream>): void {
+    const used = new Set<string>();
+    for (const upstream of upstreams) used.add(poolKey(upstream));
+    for (const [key, pool] of this.pools) {
+      if (used.has(key)) continue;
+      this.pools.delete(key);
+      // undici's close rejects only for a destroyed pool, and these pools are never destroyed.
+      void pool.close();
+    }
+    this.byUpstream = new WeakMap();
+  }
+
   /** Closes every pool, letting requests in flight finish. */
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.close()));
@@ -44,7 +62,7 @@ export class UpstreamPools {
     const known = this.byUpstream.get(upstream);
     if (known) return known;
     // A reload prepares new upstream objects: one with the same origin and size shares the pool.
-    const key = `${upstream.origin}|${upstream.connections}`;
+    const key = poolKey(upstream);
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new Pool(upstream.origin, {
@@ -56,4 +74,8 @@ export class UpstreamPools {
     this.byUpstream.set(upstream, pool);
     return pool;
   }
+}
+
+function poolKey(upstream: PreparedUpstream): string {
+  return `${upstream.origin}|${upstream.connections}`;
 }

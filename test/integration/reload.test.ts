@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +9,7 @@ import { loadConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
+import { chatCompletion, chatUsage } from '../support/wire.js';
 
 let upstream: MockUpstream;
 let gateway: TestGateway;
@@ -170,5 +173,67 @@ describe('config reload', () => {
       ok: false,
       problem: 'storage changes need a restart',
     });
+  });
+});
+
+/** An upstream that answers after 300 ms and keeps idle connections open for a minute. */
+async function keepAliveUpstream() {
+  const open = new Set<Socket>();
+  const server = createServer((_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(chatCompletion('gpt-4o', 'OK', chatUsage(10, 1))));
+    }, 300);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('config reload: an upstream origin the new config no longer uses', () => {
+  it('closes its connections once the request in flight on it is answered', async () => {
+    const before = await keepAliveUpstream();
+    const after = await startMockUpstream();
+    const config = (url: string) => `
+identity: { require_credential: false }
+upstreams:
+  openai: { format: openai, base_url: ${url} }
+`;
+    const gw = await startGateway(config(before.url));
+    try {
+      const inFlight = fetch(`${gw.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(before.open.size).toBe(1);
+
+      const result = await gw.reload(loadConfigText(config(after.url), join(gw.dir, 'y.yaml'), {}));
+      const res = await inFlight;
+      for (let i = 0; i < 40 && before.open.size > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+
+      expect(result).toEqual({ ok: true, problem: null });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { choices: unknown[] }).choices).toHaveLength(1);
+      expect(before.open.size).toBe(0);
+    } finally {
+      await gw.close();
+      await before.close();
+      await after.close();
+    }
   });
 });
