@@ -89,7 +89,7 @@ export function renderDashboardPage(opts: {
     <div class="chart" id="reject-chart" role="img" aria-label="Share of requests rejected over time"></div>
     <h3>Who was stopped</h3>
     <p class="muted" id="stopped-note"></p>
-    <table class="data" id="stopped">
+    <table class="data identities" id="stopped">
       <thead><tr><th scope="col">Org</th><th scope="col">Team</th><th scope="col">User</th><th scope="col">Reason</th><th scope="col" class="num">Requests</th><th scope="col">Last</th></tr></thead>
       <tbody></tbody>
     </table>

@@ -504,6 +504,47 @@ describe.skipIf(SKIP)('dashboard: ten thousand tenants', () => {
   }, 30_000);
 });
 
+describe.skipIf(SKIP)('dashboard: long names in a 1280 px window', () => {
+  let own: TestGateway;
+
+  beforeAll(async () => {
+    own = await gatewayWith([
+      rejected(
+        NOW - HOUR,
+        'acme-corporation-europe',
+        'search-relevance-ranking',
+        'alice.johnson@acme-corporation.example',
+        'circuit_breaker_open',
+      ),
+      rejected(
+        NOW - 2 * HOUR,
+        'globex-international',
+        'machine-learning-platform',
+        'service-account-batch-embeddings',
+        'store_unavailable',
+      ),
+    ]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await own?.close();
+  });
+
+  it('keeps the who-was-stopped table inside its panel, two panels to a row', async () => {
+    const { page, context, problems } = await openPage(own.url);
+    await signIn(page, ENV.ADMIN);
+    await page.locator('#stopped tbody tr td.num').first().waitFor();
+
+    const table = await page.locator('#stopped').boundingBox();
+    const panel = await page.locator('section[aria-labelledby="rejects-title"]').boundingBox();
+
+    expect(page.viewportSize()?.width).toBe(1280);
+    expect(table!.x + table!.width).toBeLessThanOrEqual(panel!.x + panel!.width);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 30_000);
+});
+
 describe.skipIf(SKIP)('dashboard: a token that stops working', () => {
   let own: TestGateway;
 
