@@ -545,6 +545,43 @@ describe.skipIf(SKIP)('dashboard: long names in a 1280 px window', () => {
   }, 30_000);
 });
 
+describe.skipIf(SKIP)('dashboard: requests refused before a model was known', () => {
+  let own: TestGateway;
+
+  beforeAll(async () => {
+    own = await gatewayWith([
+      usd('2.50', NOW - HOUR, { inputTokens: 1000 }),
+      ledgerRow('x_no_model', NOW - 2 * HOUR, {
+        model: '',
+        resolvedModel: null,
+        status: 401,
+        decision: 'reject',
+        reason: 'invalid_token',
+        costPico: 0n,
+        inputTokens: 0,
+        outputTokens: 0,
+      }),
+    ]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await own?.close();
+  });
+
+  it('lists them in the models table under (none)', async () => {
+    const { page, context, problems } = await openPage(own.url);
+    await signIn(page, ENV.ADMIN);
+    await page.locator('#models tbody tr td.num').first().waitFor();
+
+    expect(await tableText(page, 'models')).toEqual([
+      ['gpt-4o', '$2.50', '1', '1,000'],
+      ['(none)', '$0.00', '1', '0'],
+    ]);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 30_000);
+});
+
 describe.skipIf(SKIP)('dashboard: a token that stops working', () => {
   let own: TestGateway;
 

@@ -119,4 +119,10 @@ describe('dashboard shapes: who was stopped, top spenders', () => {
       topLines([spend({ model: 'gpt-4o', input_tokens: 1001, requests: 2 })], 'model'),
     ).toEqual([{ name: 'gpt-4o', cost: 0n, requests: 2, avgPrompt: 501 }]);
   });
+
+  it('names requests refused before a model was known (none)', () => {
+    expect(topLines([spend({ model: '', requests: 3 })], 'model')).toEqual([
+      { name: '(none)', cost: 0n, requests: 3, avgPrompt: 0 },
+    ]);
+  });
 });

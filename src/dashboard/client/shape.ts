@@ -28,8 +28,10 @@ function bucketMs(row: SpendRow): number {
   return row.bucket === undefined ? Number.NaN : Date.parse(row.bucket);
 }
 
+// A request refused before its model was known (a bad token, an unreadable body) has an empty
+// model in the ledger: a blank cell would read as a rendering fault.
 function text(value: unknown): string {
-  return value === null || value === undefined ? '(none)' : String(value);
+  return value === null || value === undefined || value === '' ? '(none)' : String(value);
 }
 
 /** The 7- and 30-day totals from daily buckets starting at the 30-day window. */
