@@ -236,4 +236,51 @@ upstreams:
       await after.close();
     }
   });
+
+  it('still forwards a request admitted before the reload to the origin it was admitted for', async () => {
+    const before = await keepAliveUpstream();
+    const after = await startMockUpstream();
+    const config = (url: string) => `
+identity: { require_credential: false }
+upstreams:
+  openai: { format: openai, base_url: ${url} }
+pricing:
+  models:
+    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
+budgets:
+  - name: slow-down
+    scope: { org: "*" }
+    limit_usd: 1
+    period: 1d
+    actions: [{ at: 1, do: throttle, delay_ms: [500, 500] }, { at: 100, do: reject }]
+`;
+    const gw = await startGateway(config(before.url));
+    try {
+      const send = (maxTokens: number) =>
+        fetch(`${gw.url}/openai/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'gpt-4o',
+            max_tokens: maxTokens,
+            messages: [{ role: 'user', content: 'hi' }],
+          }),
+        });
+      // The old origin's pool is in use before the reload.
+      expect((await send(1)).status).toBe(200);
+      // $0.04 of $1 reserved: throttled for 500 ms, then forwarded after the reload.
+      const throttled = send(4000);
+      await new Promise((r) => setTimeout(r, 100));
+      await gw.reload(loadConfigText(config(after.url), join(gw.dir, 'y.yaml'), {}));
+      const res = await throttled;
+
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-spendgate-cost-usd')).toBe('0.000035');
+      expect(after.received).toHaveLength(0);
+    } finally {
+      await gw.close();
+      await before.close();
+      await after.close();
+    }
+  });
 });
