@@ -14,7 +14,7 @@ import { admit, admitUnmetered, settleAdmitted, type Admitted } from '../proxy/a
 import { beginRequest } from '../proxy/begin.js';
 import type { ProxyDeps } from '../proxy/deps.js';
 import { readBody } from '../proxy/read-body.js';
-import type { RequestAbort } from '../proxy/request-abort.js';
+import { CLIENT_CLOSED_STATUS, type RequestAbort } from '../proxy/request-abort.js';
 import type { RequestRecord } from '../proxy/request-record.js';
 import { modelOf, parseBody, priceModel, type Body } from '../proxy/request-body.js';
 import { matchRoute, type ProxyRoute } from '../proxy/route.js';
@@ -22,9 +22,6 @@ import { unknownUpstreamError } from '../proxy/unknown-upstream.js';
 import { countPromptTokens, maxOutputTokens } from '../tokens/index.js';
 import { sendAllowed, sendRefusal } from './answer.js';
 import { hasBody, hintsOf, originalRequest, rejectStatusOf } from './original.js';
-
-/** The status recorded for a caller that left during a throttle delay (nginx's convention). */
-const CLIENT_CLOSED_STATUS = 499;
 
 /** Answers one decision call; every call that names a known upstream gets exactly one row. */
 export async function handleDecision(

@@ -19,7 +19,7 @@ import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
 import { readBody } from './read-body.js';
-import type { RequestAbort } from './request-abort.js';
+import { CLIENT_CLOSED_STATUS, type RequestAbort } from './request-abort.js';
 import type { RequestRecord } from './request-record.js';
 import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
@@ -30,9 +30,6 @@ import { modelOf, parseBody, priceModel, usageOf, type Body } from './request-bo
 
 /** Thrown when the client left before the request was forwarded (during a throttle delay). */
 const CLIENT_GONE = new Error('the client went away');
-
-/** The status recorded for a client that closed the request first (nginx's convention). */
-const CLIENT_CLOSED_STATUS = 499;
 
 /** One request's state on its way through: what settles its row and its budget hold. */
 type Flow = {

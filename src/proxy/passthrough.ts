@@ -7,11 +7,9 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { attribute, beginRequest } from './begin.js';
 import { admitUnmetered, type Admitted } from './admission.js';
 import { drained } from './stream-relay.js';
+import { CLIENT_CLOSED_STATUS } from './request-abort.js';
 import type { ProxyRoute } from './route.js';
 import { toGatewayError } from './upstream-errors.js';
-
-/** The status recorded for a client that closed the request first (nginx's convention). */
-const CLIENT_CLOSED_STATUS = 499;
 
 /**
  * Endpoints Spendgate does not meter (files, batches, images, audio, GETs): streamed through in

@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 
+/** The status recorded for a client that closed the request first (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+
 /**
  * Whether a request should stop: its client went away before the response was finished, or the
  * gateway ended it (a stream cut at its budget). It emits `abort` once, and undici takes it as a
