@@ -45,8 +45,9 @@ export class UpstreamPools {
     for (const [key, pool] of this.pools) {
       if (used.has(key)) continue;
       this.pools.delete(key);
-      // undici's close rejects only for a destroyed pool, and these pools are never destroyed.
-      void pool.close();
+      // undici's close rejects only for a destroyed pool, which these never are; a rejection
+      // must still not become an unhandled one that stops the process.
+      pool.close().catch(() => undefined);
     }
     this.byUpstream = new WeakMap();
   }
