@@ -23,6 +23,8 @@ describe('content chunks read without JSON.parse', () => {
       chunk('{"content":"raw UTF-8: é 😀 中文"}'),
       chunk('{"content":"x"}', '}'),
       chunk('{"content":"x"}', ',"usage":null,"obfuscation":"aBc1"}'),
+      // As OpenAI sends it when the client did not ask for usage.
+      chunk('{"content":" popular"}', ',"obfuscation":"YhS7A"}'),
     ];
     for (const data of samples) {
       expect(contentOfChunk(data)).toBe(parsedContent(data));
