@@ -16,7 +16,7 @@ import { isSharedLedger, loadKillSwitches, pollKillSwitches } from './engine/kil
 import { silentLogger, type Logger } from './log/logger.js';
 import { createPricer } from './pricing/index.js';
 import { loadEncoding } from './tokens/index.js';
-import { createEnforcer } from './engine/engine.js';
+import { createEnforcer, RefusalLog } from './engine/engine.js';
 import { EventRecorder } from './events/recorder.js';
 import { budgetThresholdAlert, createAlertDispatcher, resolveChannels } from './alert/index.js';
 import { openCounterStore } from './store/open.js';
@@ -65,6 +65,8 @@ type Shared = Pick<
 > & {
   env: NodeJS.ProcessEnv;
   store: CounterStore;
+  /** Budget instances' recent refusals, kept across reloads for `GET /budgets`. */
+  refusals: RefusalLog;
 };
 
 /**
@@ -76,7 +78,7 @@ function buildPolicy(
   shared: Shared,
   keepGuards?: ProxyDeps['guards'],
 ): ProxyDeps {
-  const { clock, env, logger, events } = shared;
+  const { clock, env, logger, events, refusals } = shared;
   const baseDir = dirname(config.file);
   const alerts = createAlertDispatcher({
     channels: usableChannels(config, env, logger),
@@ -92,6 +94,7 @@ function buildPolicy(
     clock,
     onStoreDown: config.raw.storage.on_store_down,
     logger,
+    refusals,
     onEvent: (e) => {
       alerts.notify(budgetThresholdAlert(e));
       events.record(
@@ -164,6 +167,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       clock,
       onStoreDown: config.raw.storage.on_store_down,
     }),
+    refusals: new RefusalLog(),
     decisions: new PendingDecisions({
       clock,
       logger,

@@ -185,6 +185,7 @@ describe('enforcer: budgets view', () => {
         stage: 'warn',
         resets_at: '2026-05-11T00:00:00.000Z',
         projected_exhaustion: '2026-05-10T20:00:00.000Z',
+        last_rejection_at: null,
       },
     ]);
   });

@@ -26,10 +26,12 @@ import {
   type Bucket,
   type EnforcerEvent,
 } from './prepared.js';
+import { RefusalLog } from './refusals.js';
 import type { AdmitRequest, Admission, Hold } from './types.js';
 import { buildBudgetsView, type BudgetView } from './view.js';
 
 export type { EnforcerEvent } from './prepared.js';
+export { RefusalLog } from './refusals.js';
 export type { BudgetView } from './view.js';
 export type { AdmitRequest, Admission, Hold } from './types.js';
 
@@ -45,6 +47,11 @@ export type EnforcerOptions = {
   readonly onStoreDown?: 'fail_open' | 'fail_closed';
   /** Where a store failure that is not an outage (a bug) is reported. */
   readonly logger?: Logger;
+  /**
+   * Where budget instances' refusals are noted for `GET /budgets`; pass the same log to the
+   * engine a reload builds so they are not forgotten. @default a new, empty log
+   */
+  readonly refusals?: RefusalLog;
 };
 
 /** The engine that `createEnforcer` returns. */
@@ -105,6 +112,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
   const budgets = options.budgets.map((b) => new PreparedBudget(b, budgetKeyPrefix(b.name)));
   const buckets = options.rateLimits.flatMap(bucketsOf);
   const byName = new Map(budgets.map((b) => [b.budget.name, b]));
+  const refusals = options.refusals ?? new RefusalLog();
   let killSwitches: readonly KillSwitch[] = [];
 
   function collect(dims: RequestDims, request: AdmitRequest, nowMs: number) {
@@ -294,7 +302,15 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
         };
       }
 
-      if (!result.ok) return rejectionOf(result, items, applied, nowMs);
+      if (!result.ok) {
+        // Only this path writes the refusal log: admitted requests pay nothing for it.
+        for (const index of result.rejected) {
+          const item = items[index];
+          const window = applied[index]?.window;
+          if (item?.kind === 'budget' && window) refusals.record(item.key, nowMs, window.endMs);
+        }
+        return rejectionOf(result, items, applied, nowMs);
+      }
       const admission = admissionOf(result, items, applied, nowMs, makeHold(result, applied));
       // Enforced, but on this gateway's own counters while the shared store is down.
       return result.local && admission.allowed
@@ -303,7 +319,7 @@ export function createEnforcer(options: EnforcerOptions): Enforcer {
     },
 
     async budgetsView(nowMs) {
-      return buildBudgetsView(await store.snapshot(), byName, nowMs);
+      return buildBudgetsView(await store.snapshot(), byName, nowMs, refusals);
     },
 
     appliesEnforcing(dims) {

@@ -1,6 +1,7 @@
 /**
  * The `GET /api/v1/budgets` data: each current-period budget instance with its spend, stage,
- * reset time and a projected exhaustion time from the period's spend rate so far.
+ * reset time, a projected exhaustion time from the period's spend rate so far, and when this
+ * gateway last saw it refuse a request.
  */
 import { picoToNumber } from '../money/money.js';
 import { stageReached, utilizationOf } from '../policy/cost-budget.js';
@@ -8,6 +9,7 @@ import { scopeValues } from '../policy/scope.js';
 import type { InstanceSnapshot } from '../store/store.js';
 import { parseBudgetKey } from './keys.js';
 import type { PreparedBudget } from './prepared.js';
+import { RECENT_REFUSAL_MS, type RefusalLog } from './refusals.js';
 
 /** One budget instance as the admin API reports it. */
 export type BudgetView = {
@@ -21,10 +23,16 @@ export type BudgetView = {
   readonly limit_usd: number;
   /** (committed + reserved) / limit, as a fraction. */
   readonly utilization: number;
+  /**
+   * The stage utilization has reached, or `reject` while the instance refused a request at this
+   * gateway in the last {@link RECENT_REFUSAL_MS} (a reservation larger than what is left).
+   */
   readonly stage: 'ok' | 'warn' | 'throttle' | 'reject';
   readonly resets_at: string;
   /** When the spend rate so far would use the rest of the limit; null when not this period. */
   readonly projected_exhaustion: string | null;
+  /** This gateway's most recent refusal by the instance this period; null when none. */
+  readonly last_rejection_at: string | null;
 };
 
 function projectExhaustion(
@@ -45,11 +53,15 @@ function projectExhaustion(
   return at < endMs ? new Date(at).toISOString() : null;
 }
 
-/** Builds the view from a store snapshot, keeping only instances of the live period. */
+/**
+ * Builds the view from a store snapshot, keeping only instances of the live period; `refusals`
+ * gives each one's latest refusal at this gateway.
+ */
 export function buildBudgetsView(
   snapshots: readonly InstanceSnapshot[],
   budgets: ReadonlyMap<string, PreparedBudget>,
   nowMs: number,
+  refusals?: RefusalLog,
 ): BudgetView[] {
   const out: BudgetView[] = [];
   for (const snapshot of snapshots) {
@@ -61,7 +73,9 @@ export function buildBudgetsView(
     if (parsed.startMs !== window.startMs) continue;
 
     const used = snapshot.committed + snapshot.reserved;
-    const reject = budget.maxAfterPico !== null && used >= budget.maxAfterPico;
+    const refusedAtMs = refusals?.lastAt(snapshot.key, nowMs);
+    const refusedLately = refusedAtMs !== undefined && nowMs - refusedAtMs < RECENT_REFUSAL_MS;
+    const reject = refusedLately || (budget.maxAfterPico !== null && used >= budget.maxAfterPico);
     const stage = reject ? 'reject' : (stageReached(budget.stages, used)?.do ?? 'ok');
     out.push({
       name: budget.name,
@@ -80,7 +94,9 @@ export function buildBudgetsView(
         window.endMs,
         nowMs,
       ),
+      last_rejection_at: refusedAtMs === undefined ? null : new Date(refusedAtMs).toISOString(),
     });
   }
+  refusals?.forgetEnded(nowMs);
   return out.sort((a, b) => b.utilization - a.utilization || a.name.localeCompare(b.name));
 }

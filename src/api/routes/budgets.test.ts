@@ -23,6 +23,7 @@ function view(
     stage: 'ok',
     resets_at: '2026-03-02T00:00:00.000Z',
     projected_exhaustion: null,
+    last_rejection_at: null,
   };
 }
 

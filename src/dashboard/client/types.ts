@@ -25,6 +25,8 @@ export type BudgetRow = {
   stage: 'ok' | 'warn' | 'throttle' | 'reject';
   resets_at: string;
   projected_exhaustion: string | null;
+  /** This gateway's latest refusal by the instance this period; null when none. */
+  last_rejection_at: string | null;
 };
 
 /** `GET /api/v1/budgets?limit=&q=`: the kept instances and how many matched. */
