@@ -5,7 +5,7 @@
  */
 import { picoToNumber } from '../money/money.js';
 import { stageReached, utilizationOf } from '../policy/cost-budget.js';
-import { scopeValues } from '../policy/scope.js';
+import { isInstanceOf, scopeValues } from '../policy/scope.js';
 import type { InstanceSnapshot } from '../store/store.js';
 import { parseBudgetKey } from './keys.js';
 import type { PreparedBudget } from './prepared.js';
@@ -71,6 +71,8 @@ export function buildBudgetsView(
     const { budget } = prepared;
     const window = budget.window(nowMs);
     if (parsed.startMs !== window.startMs) continue;
+    // Counters of the budget's scope before a reload changed it are not instances of it now.
+    if (!isInstanceOf(budget.matcher, parsed.values)) continue;
 
     const used = snapshot.committed + snapshot.reserved;
     const refusedAtMs = refusals?.lastAt(snapshot.key, nowMs);

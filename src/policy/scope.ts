@@ -83,6 +83,24 @@ export function compileScope(scope: Readonly<Record<string, string>>): ScopeMatc
   };
 }
 
+/**
+ * Whether an instance's joined values (from a counter key) are an instance of this scope: a
+ * reload that changed a budget's scope leaves the old scope's instances in the counter store
+ * until their period ends, under the same budget name.
+ */
+export function isInstanceOf(matcher: ScopeMatcher, joined: string): boolean {
+  if (matcher.keys.length === 0) return joined === '';
+  const parts = joined.split(KEY_SEPARATOR);
+  if (parts.length !== matcher.keys.length) return false;
+  const dims: Record<string, string> = {};
+  const tags: Record<string, string> = {};
+  matcher.keys.forEach((key, i) => {
+    if (key.startsWith('tag:')) tags[key.slice(4)] = parts[i] as string;
+    else dims[key] = parts[i] as string;
+  });
+  return matcher.match({ ...dims, tags }) === joined;
+}
+
 /** Splits an instance's joined values back into a `{ dimension: value }` object. */
 export function scopeValues(keys: readonly string[], joined: string): Record<string, string> {
   const out: Record<string, string> = {};

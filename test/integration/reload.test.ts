@@ -66,6 +66,19 @@ describe('config reload', () => {
     expect(view.map((b) => [b.name, b.spent_usd, b.limit_usd])).toEqual([['org-daily', 0.25, 2]]);
   });
 
+  it('lists only the instances of a budget whose scope a reload changed', async () => {
+    // acme has spent under `org: "*"`; the budget now names one other org.
+    const scoped = yaml(2).replace('scope: { org: "*" }', 'scope: { org: beta }');
+    const result = await gateway.reload(
+      loadConfigText(scoped, join(gateway.dir, 'spendgate.yaml'), {}),
+    );
+    const view = await gateway.deps.enforcer.budgetsView(Date.now());
+    await gateway.reload(loadConfigText(yaml(2), join(gateway.dir, 'spendgate.yaml'), {}));
+
+    expect(result).toEqual({ ok: true, problem: null });
+    expect(view).toEqual([]);
+  });
+
   it('refuses a broken file on change, logs every problem, and keeps serving', async () => {
     const lines: string[] = [];
     const logger = createLogger({
