@@ -83,7 +83,7 @@ describe('config: validation', () => {
       {
         path: 'upstreams.openai.api_key_env (line 2)',
         message:
-          'environment variable OPENAI_API_KEY is not set; requests to /openai get 502 until it is',
+          'environment variable OPENAI_API_KEY is not set; requests to /openai get 502 until the gateway is restarted with it set',
       },
       {
         path: 'anomaly[0].channels (line 3)',

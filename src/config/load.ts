@@ -99,7 +99,7 @@ function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv, at: Warn)
       warnings.push(
         at(
           ['upstreams', name, 'api_key_env'],
-          `environment variable ${upstream.api_key_env} is not set; requests to /${name} get 502 until it is`,
+          `environment variable ${upstream.api_key_env} is not set; requests to /${name} get 502 until the gateway is restarted with it set`,
         ),
       );
     }
