@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LedgerRow } from '../ledger/row.js';
-import { PICO_PER_USD } from '../money/money.js';
+import { picoToNumber, type Pico } from '../money/money.js';
 
 /** Distinct values a label keeps before the rest are reported as `other`. @default 100 */
 const DEFAULT_LABEL_LIMIT = 100;
@@ -39,29 +39,34 @@ export function createMetrics(
 ): GatewayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'spendgate_process_' });
+    // prom-client's own names start with `process_` or `nodejs_`: the prefix is only ours.
+    collectDefaultMetrics({ register: registry, prefix: 'spendgate_' });
   const limit = opts.labelLimit ?? DEFAULT_LABEL_LIMIT;
   const org = new BoundedLabel(limit);
   const model = new BoundedLabel(limit);
   const budgetScope = new BoundedLabel(limit);
 
+  // Summed in exact pico-dollars: the series equal the ledger's totals, with no float drift.
   const spend = summedCounter({
     name: 'spendgate_spend_usd_total',
     help: 'Spend recorded in the ledger, in USD (unpriced requests add nothing).',
     labelNames: ['org', 'provider', 'model'],
     registers: [registry],
+    amounts: { zero: 0n, plus: (a: Pico, b: Pico) => a + b, value: picoToNumber },
   });
   const requests = summedCounter({
     name: 'spendgate_requests_total',
     help: 'Requests by the decision taken and the reason given.',
     labelNames: ['decision', 'reason', 'upstream'],
     registers: [registry],
+    amounts: COUNTS,
   });
   const tokens = summedCounter({
     name: 'spendgate_tokens_total',
     help: 'Tokens by class: input (all prompt tokens), cached_input, cache_write, output, reasoning.',
     labelNames: ['class', 'provider', 'model'],
     registers: [registry],
+    amounts: COUNTS,
   });
   const latency = new Histogram({
     name: 'spendgate_request_duration_seconds',
@@ -91,10 +96,7 @@ export function createMetrics(
       const m = model.value(row.resolvedModel ?? (row.model || 'none'));
       if (row.costPico !== null && row.costPico > 0n) {
         // Exact integers of pico-dollars become a float only here, for the exposition format.
-        spend.add(
-          [org.value(row.org), row.provider, m],
-          Number(row.costPico) / Number(PICO_PER_USD),
-        );
+        spend.add([org.value(row.org), row.provider, m], row.costPico);
       }
       requests.add([row.decision, row.reason ?? 'none', row.upstream], 1);
       const add = (cls: string, n: number): void => {
@@ -134,39 +136,46 @@ function childrenOf<T>(make: (...values: string[]) => T): (...values: string[]) 
   };
 }
 
+/** How a summed counter adds its amounts and what it reports of a total. */
+type Amounts<A> = { zero: A; plus: (a: A, b: A) => A; value: (total: A) => number };
+
+/** Whole counts (requests, tokens): exact as numbers far past any counter's life. */
+const COUNTS: Amounts<number> = { zero: 0, plus: (a, b) => a + b, value: (n) => n };
+
 /**
- * A counter whose increments are summed per label values in plain numbers and handed to
- * prom-client when the registry is read: prom-client builds and checks a label key on every
- * call, which a request would pay four times. Label values are given in `labelNames` order.
+ * A counter whose totals are kept per label values in plain numbers (or exact pico-dollars) and
+ * handed to prom-client when the registry is read: prom-client builds and checks a label key on
+ * every call, which a request would pay four times. Label values are given in `labelNames`
+ * order.
  */
-function summedCounter<L extends string>(config: {
+function summedCounter<L extends string, A>(config: {
   name: string;
   help: string;
   labelNames: readonly L[];
   registers: Registry[];
-}): { add(values: readonly string[], amount: number): void } {
-  const sums = new Map<string, { labels: Partial<Record<L, string>>; amount: number }>();
+  amounts: Amounts<A>;
+}): { add(values: readonly string[], amount: A): void } {
+  const { amounts, ...counter } = config;
+  const totals = new Map<string, { labels: Partial<Record<L, string>>; total: A }>();
   new Counter<L>({
-    ...config,
+    ...counter,
     collect() {
-      for (const sum of sums.values()) {
-        if (sum.amount === 0) continue;
-        this.inc(sum.labels, sum.amount);
-        sum.amount = 0;
-      }
+      // The whole totals, set afresh: prom-client never adds floats of its own to them.
+      this.reset();
+      for (const { labels, total } of totals.values()) this.inc(labels, amounts.value(total));
     },
   });
   return {
     add(values, amount) {
       const key = values.join('\u0000');
-      const sum = sums.get(key);
-      if (sum) {
-        sum.amount += amount;
+      const entry = totals.get(key);
+      if (entry) {
+        entry.total = amounts.plus(entry.total, amount);
         return;
       }
       const labels: Partial<Record<L, string>> = {};
       config.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      sums.set(key, { labels, amount });
+      totals.set(key, { labels, total: amounts.plus(amounts.zero, amount) });
     },
   };
 }

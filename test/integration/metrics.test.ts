@@ -75,6 +75,9 @@ describe('GET /metrics', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
+    // Node's process metrics under one prefix, not `spendgate_process_process_…`.
+    expect(samples(text, 'spendgate_process_cpu_user_seconds_total')).toHaveLength(1);
+    expect(text).not.toContain('spendgate_process_process_');
     for (const line of text.split('\n')) {
       if (line === '' || line.startsWith('# HELP') || line.startsWith('# TYPE')) continue;
       expect(line).toMatch(SAMPLE);
@@ -82,6 +85,18 @@ describe('GET /metrics', () => {
   });
 
   it('counts spend equal to the ledger total, and requests by decision and reason', async () => {
+    // Three requests of 0.00725 USD each: added as floats they make 0.021750000000000002.
+    for (let i = 0; i < 3; i += 1) {
+      await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-org-id': 'initech' },
+        body: JSON.stringify({
+          model: 'gpt-4o',
+          max_tokens: 380,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+    }
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     const rows = await gateway.rows();
     const ledgerTotal = picoToNumber(rows.reduce((s, r) => s + (r.costPico ?? 0n), 0n));
@@ -95,11 +110,22 @@ describe('GET /metrics', () => {
     ).toEqual([
       '{org="acme",provider="openai",model="gpt-4o"}',
       '{org="globex",provider="openai",model="gpt-4o"}',
+      '{org="initech",provider="openai",model="gpt-4o"}',
     ]);
+    // Exact decimals, summed in pico-dollars, with no float drift.
+    expect(text).toContain(
+      'spendgate_spend_usd_total{org="initech",provider="openai",model="gpt-4o"} 0.02175\n',
+    );
+    expect(text).toContain(
+      'spendgate_spend_usd_total{org="acme",provider="openai",model="gpt-4o"} 0.00545\n',
+    );
+    expect(text).toContain(
+      'spendgate_spend_usd_total{org="globex",provider="openai",model="gpt-4o"} 0.0026625\n',
+    );
     const requests = samples(text, 'spendgate_requests_total');
-    expect(requests.find((r) => r.labels.includes('decision="allow"'))?.value).toBe(3);
+    expect(requests.find((r) => r.labels.includes('decision="allow"'))?.value).toBe(6);
     expect(requests.find((r) => r.labels.includes('reason="invalid_request"'))?.value).toBe(1);
-    expect(samples(text, 'spendgate_budget_utilization_ratio')).toHaveLength(2);
+    expect(samples(text, 'spendgate_budget_utilization_ratio')).toHaveLength(3);
     expect(samples(text, 'spendgate_ledger_queue_rows')).toHaveLength(1);
   });
 });
