@@ -3,7 +3,10 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { EventLog, EventType, GatewayEvent } from './event.js';
 
-/** How often one kind of per-request event is recorded per `dedupeKey` (a warning: per org, team and user). */
+/**
+ * How often one kind of per-request event is recorded per `dedupeKey` (for a warning: per org,
+ * team and user).
+ */
 const REPEAT_WINDOW_MS = 60_000;
 const MAX_REMEMBERED = 10_000;
 
