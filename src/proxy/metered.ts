@@ -1,5 +1,4 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { picoToDecimal } from '../money/money.js';
 import { completionText } from '../providers/completion-text.js';
 import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.js';
@@ -24,6 +23,7 @@ import type { RequestRecord } from './request-record.js';
 import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
 import { relaySse, type RelayEnd, type StreamCut } from './stream-relay.js';
+import type { UpstreamCall } from './upstream-call.js';
 import { admit, settleAdmitted, type Admitted } from './admission.js';
 import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
 import { modelOf, parseBody, priceModel, usageOf, type Body } from './request-body.js';
@@ -88,7 +88,7 @@ export async function handleMetered(
     record.row.streamed = streamed;
     const { forwardBody, hideUsageChunk } = withStreamUsage(route, op, body, raw, streamed);
 
-    const upstreamRes = await deps.pools.request(route.upstream, {
+    const upstreamRes = await deps.pools.call(route.upstream, {
       path: route.path + route.search,
       method: req.method ?? 'POST',
       headers: upstreamRequestHeaders(req.headers, route.upstream, {
@@ -157,11 +157,9 @@ export async function handleMetered(
 }
 
 /** A non-streamed answer: buffered so the cost header can go out with it, body unchanged. */
-async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): Promise<void> {
+async function relayBuffered(flow: Flow, upstreamRes: UpstreamCall): Promise<void> {
   const { record, op, model, countedInput } = flow;
-  // undici's own reader joins the chunks without an async iterator's promise per chunk.
-  const bytes = await upstreamRes.body.arrayBuffer();
-  const buf = Buffer.from(bytes, 0, bytes.byteLength);
+  const buf = await upstreamRes.bytes();
   const status = upstreamRes.statusCode;
   const headers: OutgoingHttpHeaders = clientResponseHeaders(upstreamRes.headers, {
     dropLength: true,
@@ -208,7 +206,7 @@ async function relayBuffered(flow: Flow, upstreamRes: Dispatcher.ResponseData): 
 /** A streamed answer: headers at once, then block by block, charged for what was delivered. */
 async function relayStream(
   flow: Flow,
-  upstreamRes: Dispatcher.ResponseData,
+  upstreamRes: UpstreamCall,
   hideUsageChunk: boolean,
   abort: RequestAbort,
 ): Promise<void> {
@@ -241,7 +239,7 @@ async function relayStream(
 
   let ended: RelayEnd | 'failed' = 'failed';
   try {
-    ended = await relaySse(upstreamRes.body as AsyncIterable<Buffer>, res, meter, cut);
+    ended = await relaySse(upstreamRes, res, meter, cut);
   } catch (err) {
     if (res.destroyed) {
       record.flag('client_disconnected');

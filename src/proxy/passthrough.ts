@@ -6,7 +6,7 @@ import { sendError } from './error-response.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { attribute, beginRequest } from './begin.js';
 import { admitUnmetered, type Admitted } from './admission.js';
-import { drained } from './stream-relay.js';
+import { relayBody } from './stream-relay.js';
 import { CLIENT_CLOSED_STATUS } from './request-abort.js';
 import type { ProxyRoute } from './route.js';
 import { toGatewayError } from './upstream-errors.js';
@@ -57,7 +57,7 @@ export async function handleUnmetered(
     }
 
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const upstreamRes = await deps.pools.request(route.upstream, {
+    const upstreamRes = await deps.pools.call(route.upstream, {
       path: route.path + route.search,
       method: req.method ?? 'GET',
       headers: upstreamRequestHeaders(req.headers, route.upstream, {
@@ -74,10 +74,7 @@ export async function handleUnmetered(
       upstreamRes.statusCode,
       clientResponseHeaders(upstreamRes.headers, { dropLength: false, ours }),
     );
-    for await (const chunk of upstreamRes.body) {
-      if (!res.write(chunk)) await drained(res);
-      if (res.destroyed) break;
-    }
+    await relayBody(upstreamRes, res);
     res.end();
     record.row.costPico = null;
   } catch (err) {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { SseParser, terminatedRaw } from '../sse/parser.js';
 import type { StreamMeter } from '../providers/usage.js';
+import type { UpstreamCall } from './upstream-call.js';
 
 /** How a relayed stream ended when neither side failed. */
 export type RelayEnd = 'complete' | 'truncated' | 'cut';
@@ -20,50 +21,132 @@ export type StreamCut = {
  * With `cut`, a stream whose budget runs out ends early with the format's clean ending.
  * The status line set with `writeHead` goes out with the first block (one write instead of
  * two), or on the next turn of the event loop when no block has come by then, so a slow first
- * event never holds it back. Throws what the upstream body throws (reset, timeout, abort when
- * the client left).
+ * event never holds it back. Rejects with what the upstream body fails with (reset, timeout,
+ * abort when the client left), or what the budget check failed with.
  */
-export async function relaySse(
-  body: AsyncIterable<Buffer>,
+export function relaySse(
+  body: UpstreamCall,
   res: ServerResponse,
   meter: StreamMeter,
   cut?: StreamCut,
 ): Promise<RelayEnd> {
-  const parser = new SseParser();
-  let early: NodeJS.Immediate | undefined = setImmediate(flushHeaders, res);
-  try {
-    for await (const chunk of body) {
-      const blocks = parser.push(chunk);
-      if (blocks.length === 0) continue;
+  return new Promise((resolve, reject) => {
+    const parser = new SseParser();
+    let early: NodeJS.Immediate | undefined = setImmediate(flushHeaders, res);
+    let done = false;
+    const finish = (end: RelayEnd | Error): void => {
+      if (done) return;
+      done = true;
+      clearImmediate(early);
+      if (end instanceof Error) reject(end);
+      else resolve(end);
+    };
+    const fail = (err: unknown): void => {
+      finish(err instanceof Error ? err : new Error(String(err)));
+      body.abort();
+    };
+    const endCut = (): void => {
+      res.write(cut!.ending(meter));
+      finish('cut');
+    };
+    const corkTurn = tickCork(res);
+    // After a read's blocks went out: the budget's say first, then the client's pace.
+    const goOn = (flowing: boolean): void => {
+      if (flowing) body.resume();
+      else void drained(res).then(() => body.resume());
+    };
 
-      res.cork();
-      let flowing = true;
-      for (const block of blocks) {
-        if (!meter.onBlock(block)) continue;
-        flowing = res.write(block.raw);
-        clearImmediate(early);
-        early = undefined;
-      }
-      res.uncork();
-      // A stream that already ended (its terminator relayed) is not cut: it is whole.
-      if (cut && !meter.result().sawTerminator && (await cut.reached())) {
-        res.write(cut.ending(meter));
-        return 'cut';
-      }
-      if (!flowing) await drained(res);
-    }
-  } finally {
-    clearImmediate(early);
-  }
+    body.pipe({
+      onData(chunk) {
+        try {
+          const blocks = parser.push(chunk);
+          if (blocks.length === 0) return true;
 
-  // The meter refuses an unterminated last block whose data is not whole (a cut-off fragment).
-  const last = parser.end();
-  if (!last) return 'complete';
-  if (meter.onBlock(last)) {
-    res.write(terminatedRaw(last));
-    return 'complete';
-  }
-  return last.hasData ? 'truncated' : 'complete';
+          corkTurn();
+          let flowing = true;
+          for (const block of blocks) {
+            if (!meter.onBlock(block)) continue;
+            flowing = res.write(block.raw);
+            clearImmediate(early);
+            early = undefined;
+          }
+          // A stream that already ended (its terminator relayed) is not cut: it is whole.
+          if (cut && !meter.result().sawTerminator) {
+            const reached = cut.reached();
+            if (reached === true) {
+              endCut();
+              return false;
+            }
+            if (reached !== false) {
+              reached.then((yes) => (yes ? endCut() : goOn(flowing)), fail);
+              return false;
+            }
+          }
+          if (flowing) return true;
+          goOn(false);
+          return false;
+        } catch (err) {
+          fail(err);
+          return false;
+        }
+      },
+      onEnd() {
+        try {
+          // The meter refuses an unterminated last block whose data is not whole (a cut-off
+          // fragment).
+          const last = parser.end();
+          if (!last) return finish('complete');
+          if (meter.onBlock(last)) {
+            res.write(terminatedRaw(last));
+            return finish('complete');
+          }
+          finish(last.hasData ? 'truncated' : 'complete');
+        } catch (err) {
+          finish(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+      onError: finish,
+    });
+  });
+}
+
+/**
+ * Relays a body as it comes, at the client's pace; settles when it has ended or rejects with
+ * what it failed with.
+ */
+export function relayBody(body: UpstreamCall, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const corkTurn = tickCork(res);
+    body.pipe({
+      onData(chunk) {
+        corkTurn();
+        if (res.write(chunk)) return true;
+        void drained(res).then(() => body.resume());
+        return false;
+      },
+      onEnd: resolve,
+      onError: reject,
+    });
+  });
+}
+
+/**
+ * Holds a response's writes until the current turn's JavaScript is done: the upstream chunks
+ * that one socket read delivers (often several small SSE events) then go to the client in one
+ * write. Each call corks the response unless it is already corked for this turn.
+ */
+function tickCork(res: ServerResponse): () => void {
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    res.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    res.cork();
+    process.nextTick(uncork);
+  };
 }
 
 function flushHeaders(res: ServerResponse): void {

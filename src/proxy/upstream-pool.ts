@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
 import type { PreparedUpstream } from '../config/prepare.js';
+import { UpstreamCall } from './upstream-call.js';
 
 /**
  * One keep-alive connection pool per upstream origin. node:http in front of an undici Pool was
@@ -10,27 +11,34 @@ export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
   private byUpstream = new WeakMap<PreparedUpstream, Pool>();
 
-  /** Sends one request upstream; `timeoutMs` bounds the wait for headers and each body gap. */
-  request(
+  /**
+   * Sends one request upstream and settles when its status line and headers have come;
+   * `timeoutMs` bounds the wait for headers and each gap in the body.
+   */
+  call(
     upstream: PreparedUpstream,
     opts: {
       path: string;
       method: string;
       headers: Record<string, string | string[]>;
       body: Buffer | NodeJS.ReadableStream | null;
-      /** Stops the call when it emits `abort` (undici takes an EventEmitter with `aborted`). */
-      signal: EventEmitter | undefined;
+      /** Stops the call when it emits `abort`. */
+      signal: (EventEmitter & { aborted: boolean }) | undefined;
     },
-  ): Promise<Dispatcher.ResponseData> {
-    return this.poolFor(upstream).request({
-      path: upstream.basePath + opts.path,
-      method: opts.method as Dispatcher.HttpMethod,
-      headers: opts.headers,
-      body: opts.body as Dispatcher.DispatchOptions['body'],
-      signal: opts.signal,
-      headersTimeout: upstream.timeoutMs,
-      bodyTimeout: upstream.timeoutMs,
-    });
+  ): Promise<UpstreamCall> {
+    const call = new UpstreamCall(opts.signal);
+    this.poolFor(upstream).dispatch(
+      {
+        path: upstream.basePath + opts.path,
+        method: opts.method as Dispatcher.HttpMethod,
+        headers: opts.headers,
+        body: opts.body as Dispatcher.DispatchOptions['body'],
+        headersTimeout: upstream.timeoutMs,
+        bodyTimeout: upstream.timeoutMs,
+      },
+      call,
+    );
+    return call.started;
   }
 
   /**

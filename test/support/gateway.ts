@@ -5,6 +5,8 @@ import { loadConfigText } from '../../src/config/load.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/server.js';
 import type { SqliteLedger } from '../../src/ledger/sqlite.js';
 import type { LedgerRow } from '../../src/ledger/row.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startMockUpstream, type MockUpstream } from './mock-upstream.js';
 
 export type TestGateway = Gateway & { url: string; dir: string; rows(): Promise<LedgerRow[]> };
 
@@ -33,4 +35,24 @@ export async function startGateway(
 /** The SQLite handle behind a test gateway's ledger, for direct checks. */
 export function sqliteOf(gateway: Gateway): SqliteLedger {
   return gateway.deps.ledger as SqliteLedger;
+}
+
+/** A test file's mock upstream and the gateway in front of it, set once both have started. */
+export type GatewayOverMock = { upstream: MockUpstream; gateway: TestGateway };
+
+/**
+ * Starts a mock upstream and a gateway in front of it before a file's tests, and closes both
+ * after them. `yaml` is given the upstream's URL and returns the gateway's config.
+ */
+export function gatewayOverMock(yaml: (upstreamUrl: string) => string): GatewayOverMock {
+  const env = {} as GatewayOverMock;
+  beforeAll(async () => {
+    env.upstream = await startMockUpstream();
+    env.gateway = await startGateway(yaml(env.upstream.url));
+  });
+  afterAll(async () => {
+    await env.gateway?.close();
+    await env.upstream?.close();
+  });
+  return env;
 }
