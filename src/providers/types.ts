@@ -46,3 +46,22 @@ export function emptyUsage(): Usage {
     outputImageTokens: 0,
   };
 }
+
+/**
+ * A usage of only input and output tokens. Built field by field: on a cold path an object
+ * spread of `emptyUsage()` cost about a microsecond.
+ */
+export function tokenUsage(inputTokens: number, outputTokens: number): Usage {
+  return {
+    inputTokens,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens,
+    reasoningTokens: 0,
+    inputAudioTokens: 0,
+    outputAudioTokens: 0,
+    inputImageTokens: 0,
+    outputImageTokens: 0,
+  };
+}

@@ -3,7 +3,7 @@ import { GatewayError, type Reason } from '../errors.js';
 import type { Pico } from '../money/money.js';
 import type { RequestDims } from '../policy/scope.js';
 import { computeCost, type Resolution } from '../pricing/index.js';
-import { emptyUsage } from '../providers/types.js';
+import { tokenUsage } from '../providers/types.js';
 import type { RequestAbort } from './request-abort.js';
 import type { ProxyDeps } from './deps.js';
 import type { RequestRecord } from './request-record.js';
@@ -56,16 +56,19 @@ export async function admit(
   }
 
   const reservation = resolution.rates
-    ? computeCost(
-        { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.maxOutput },
-        resolution.rates,
-      )
+    ? computeCost(tokenUsage(counted.input, counted.maxOutput), resolution.rates)
     : 0n;
   return admitReservation(
     deps,
     record,
     dims,
-    { costPico: reservation, tokens: counted.input + counted.maxOutput, ...request, counted },
+    {
+      costPico: reservation,
+      tokens: counted.input + counted.maxOutput,
+      path: request.path,
+      body: request.body,
+      counted,
+    },
     abort,
   );
 }
@@ -127,7 +130,7 @@ async function admitReservation(
   const action =
     SEVERITY[guard.action] > SEVERITY[admission.action] ? guard.action : admission.action;
   const delayMs = Math.max(guard.delayMs, admission.delayMs);
-  const headers = { ...admission.headers, ...guard.headers };
+  const headers = mergedHeaders(admission.headers, guard.headers);
   row.decision = action;
   if (action !== 'allow') {
     deps.events.record(
@@ -173,6 +176,15 @@ export function settleHold(deps: ProxyDeps, hold: Hold, record: RequestRecord): 
       'could not settle a budget reservation',
     );
   });
+}
+
+/** The budgets' headers and the guards', without a copy when the guards have none (the rule). */
+function mergedHeaders(
+  budgets: Record<string, string>,
+  guards: Record<string, string>,
+): Record<string, string> {
+  for (const _ in guards) return { ...budgets, ...guards };
+  return budgets;
 }
 
 function dimsOf(record: RequestRecord): RequestDims {

@@ -5,7 +5,7 @@ import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.
 import { createOpenAiStreamMeter } from '../providers/openai/stream-meter.js';
 import { DeferredMeter } from '../providers/deferred-meter.js';
 import { isRecord as isObject, type StreamMeter } from '../providers/usage.js';
-import { emptyUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
+import { tokenUsage, type ErrorDialect, type Operation, type Usage } from '../providers/types.js';
 import {
   countPromptTokens,
   countTextTokens,
@@ -223,7 +223,7 @@ async function relayStream(
   // The prompt as the provider reported it at the start (Anthropic's message_start), else ours;
   // read only where a budget may cut the stream, whose meter reads every block at once.
   const usageSoFar = (): Usage => ({
-    ...(counting.startUsage?.() ?? { ...emptyUsage(), inputTokens: countedInput }),
+    ...(counting.startUsage?.() ?? tokenUsage(countedInput, 0)),
     outputTokens: output.total(),
     reasoningTokens: 0,
   });
@@ -291,7 +291,7 @@ function streamCut(flow: Flow, usageSoFar: () => Usage): StreamCut | undefined {
   const rates = flow.rates;
   if (flow.admitted.streamLimitPico === null || !rates) return undefined;
   const { hold, reservedPico } = flow.admitted;
-  const oneToken = computeCost({ ...emptyUsage(), outputTokens: 1 }, rates);
+  const oneToken = computeCost(tokenUsage(0, 1), rates);
   const floor = oneToken * BigInt(MIN_STEP_TOKENS);
   const step = reservedPico > floor ? reservedPico : floor;
   let reserved = reservedPico;
@@ -371,8 +371,7 @@ function withStreamUsage(
 }
 
 function partialUsage(reported: Usage | null, counted: { input: number; output: number }): Usage {
-  if (!reported)
-    return { ...emptyUsage(), inputTokens: counted.input, outputTokens: counted.output };
+  if (!reported) return tokenUsage(counted.input, counted.output);
   return {
     ...reported,
     inputTokens: reported.inputTokens || counted.input,

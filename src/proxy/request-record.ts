@@ -4,7 +4,7 @@ import type { Pico } from '../money/money.js';
 import type { Resolution } from '../pricing/index.js';
 import { computeCost } from '../pricing/index.js';
 import type { Identity } from '../identity/index.js';
-import { emptyUsage, type Usage, type UsageSource } from '../providers/types.js';
+import { tokenUsage, type Usage, type UsageSource } from '../providers/types.js';
 
 const UNATTRIBUTED = 'unattributed';
 
@@ -96,11 +96,7 @@ export class RequestRecord {
     counted: { input: number; output: number },
     sourceOverride?: UsageSource,
   ): Pico | null {
-    const usage = providerUsage ?? {
-      ...emptyUsage(),
-      inputTokens: counted.input,
-      outputTokens: counted.output,
-    };
+    const usage = providerUsage ?? tokenUsage(counted.input, counted.output);
     const source: UsageSource = sourceOverride ?? (providerUsage ? 'provider' : 'estimated');
     const r = this.row;
     r.inputTokens = usage.inputTokens;

@@ -321,3 +321,67 @@ describe('openai stream meter: chunks of plain text', () => {
     });
   });
 });
+
+describe('openai stream meter: chunks read by pattern and by parse agree', () => {
+  const head = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741569952 };
+  const choice = (delta: object, finish: string | null) => [
+    { index: 0, delta, logprobs: null, finish_reason: finish },
+  ];
+  const payloads = [
+    {
+      ...head,
+      model: 'gpt-4o',
+      choices: choice({ role: 'assistant', content: '', refusal: null }, null),
+      usage: null,
+    },
+    {
+      ...head,
+      model: 'gpt-4o',
+      choices: choice({ content: 'Hello "there"\n' }, null),
+      usage: null,
+    },
+    { ...head, model: 'gpt-4o', choices: choice({ content: 'again' }, null), usage: null },
+    { ...head, model: 'gpt-4o', choices: choice({}, 'length'), usage: null },
+    {
+      ...head,
+      model: 'gpt-4o',
+      choices: [],
+      usage: {
+        prompt_tokens: 9,
+        completion_tokens: 7,
+        total_tokens: 16,
+        prompt_tokens_details: { cached_tokens: 0 },
+      },
+    },
+  ];
+  /** The same events, once in OpenAI's key order (read by pattern) and once reversed (parsed). */
+  const stream = (reorder: boolean): string =>
+    payloads
+      .map((p) => (reorder ? Object.fromEntries(Object.entries(p).reverse()) : p))
+      .map((p) => `data: ${JSON.stringify(p)}\n\n`)
+      .join('') + 'data: [DONE]\n\n';
+
+  it('gives the same result, count and hidden usage chunk either way', () => {
+    const seen = [false, true].map((reorder) => {
+      const meter = createOpenAiStreamMeter('chat', hidden);
+      const { forwarded } = relay(stream(reorder), meter);
+      return {
+        hiddenChunks: stream(reorder).split('\n\n').length - forwarded.split('\n\n').length,
+        result: meter.result(),
+        counted: meter.countedOutputTokens(),
+      };
+    });
+    expect(seen[0]).toEqual(seen[1]);
+    expect(seen[0]).toEqual({
+      hiddenChunks: 1,
+      result: {
+        usage: openaiUsage({ prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 }),
+        finishReason: 'length',
+        status: 'incomplete',
+        model: 'gpt-4o',
+        sawTerminator: true,
+      },
+      counted: 6,
+    });
+  });
+});

@@ -15,7 +15,7 @@ import {
   type StreamResult,
   type StreamStatus,
 } from '../usage.js';
-import { contentOfChunk } from './content-chunk.js';
+import { readTextChunk, readUsageChunk } from './plain-chunk.js';
 import { openAiStreamCutBlocks, type OpenAiStreamOp } from './stream-cut.js';
 import { openaiUsage } from './usage.js';
 
@@ -145,23 +145,28 @@ class ChunkMeter extends OpenAiMeter {
   }
 
   override onBlock(block: SseBlock): boolean {
-    // Once the stream has named itself (id, model, time), a chunk of plain generated text
-    // changes nothing but the count: it is read without a parse when it has OpenAI's shape.
-    if (this.op === 'chat' && block.terminated && this.id !== null && this.model !== null) {
-      const text = this.created === null ? null : contentOfChunk(block.data);
+    // Chunks in OpenAI's own shapes (nearly all of a plain text answer) are read without a
+    // parse, with the same effect as `onJson` on the parsed chunk.
+    if (this.op === 'chat' && block.terminated) {
+      const text = readTextChunk(block.data);
       if (text !== null) {
-        this.count(text);
+        this.onHead(text);
+        if (text.finishReason !== null) this.finishReason = text.finishReason;
+        this.count(text.content);
         return true;
+      }
+      const usage = readUsageChunk(block.data);
+      if (usage !== null) {
+        this.onHead(usage);
+        this.usage = openaiUsage(usage.usage) ?? this.usage;
+        return !this.hideUsageChunk;
       }
     }
     return super.onBlock(block);
   }
 
   protected onJson(json: Record<string, unknown>): boolean {
-    this.id ??= stringOf(json.id);
-    // Azure's first chunk names no model (`""`), so the first non-empty one is kept.
-    this.model ??= stringOf(json.model);
-    this.created ??= countOf(json.created) ?? null;
+    this.onHead({ id: json.id, model: json.model, created: json.created });
     if (isRecord(json.error)) {
       this.status = 'failed';
       return true;
@@ -185,6 +190,14 @@ class ChunkMeter extends OpenAiMeter {
       result.status = this.finishReason === 'length' ? 'incomplete' : 'completed';
     }
     return result;
+  }
+
+  /** Keeps the first id, model and time the stream gives. */
+  private onHead(head: { id: unknown; model: unknown; created: unknown }): void {
+    this.id ??= stringOf(head.id);
+    // Azure's first chunk names no model (`""`), so the first non-empty one is kept.
+    this.model ??= stringOf(head.model);
+    this.created ??= countOf(head.created) ?? null;
   }
 
   private readChoice(choice: unknown): void {
