@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { queryOf } from '../identity/index.js';
 import type { Resolution } from '../pricing/index.js';
 import type { Operation } from '../providers/types.js';
 import { admit, admitUnmetered, settleAdmitted, type Admitted } from '../proxy/admission.js';
@@ -77,7 +78,7 @@ async function decide(
     // The gateway forwards nothing here, so an upstream's unset key variable does not matter.
     const identity = await deps.identity.resolve({
       headers: req.headers,
-      query: new URLSearchParams(route.search),
+      query: queryOf(route.search),
       path: route.path,
     });
     record.setIdentity(identity);

@@ -41,6 +41,16 @@ export type Identity = {
 /** The parts of a request identity is read from; `path` is the part after `/<upstream>`. */
 export type IdentityRequest = { headers: Headers; query: URLSearchParams; path: string };
 
+const NO_QUERY = new URLSearchParams();
+
+/**
+ * The parameters of a request's `?…` part (`search`, '' when it has none). Requests without a
+ * query share one empty instance, which the resolver only reads.
+ */
+export function queryOf(search: string): URLSearchParams {
+  return search === '' ? NO_QUERY : new URLSearchParams(search);
+}
+
 /** Turns a request into its {@link Identity}. */
 export type IdentityResolver = {
   /**

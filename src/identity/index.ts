@@ -1,6 +1,7 @@
 /** Identity and attribution: who a request is for, from verified JWTs, virtual keys and headers. */
 export {
   createIdentityResolver,
+  queryOf,
   credentialHeaders,
   type Identity,
   type IdentityRequest,

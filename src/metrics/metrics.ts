@@ -1,6 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { LedgerRow } from '../ledger/row.js';
 import { picoToNumber, type Pico } from '../money/money.js';
+
+/** Upper bounds of the request duration histogram, in seconds. */
+export const LATENCY_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+];
 
 /** Distinct values a label keeps before the rest are reported as `other`. @default 100 */
 const DEFAULT_LABEL_LIMIT = 100;
@@ -68,11 +73,11 @@ export function createMetrics(
     registers: [registry],
     amounts: COUNTS,
   });
-  const latency = new Histogram({
+  const latency = summedHistogram({
     name: 'spendgate_request_duration_seconds',
     help: 'Time from admission to the end of the response, by upstream.',
     labelNames: ['upstream', 'streamed'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   const queue = new Gauge({
@@ -86,9 +91,6 @@ export function createMetrics(
     labelNames: ['budget', 'scope'],
     registers: [registry],
   });
-
-  // Label values in the histogram's `labelNames` order.
-  const latencyOf = childrenOf((...values) => latency.labels(...values));
 
   return {
     registry,
@@ -107,7 +109,7 @@ export function createMetrics(
       add('cache_write', row.cacheWriteTokens);
       add('output', row.outputTokens);
       add('reasoning', row.reasoningTokens);
-      latencyOf(row.upstream, String(row.streamed)).observe(row.latencyMs / 1000);
+      latency.observe([row.upstream, row.streamed ? 'true' : 'false'], row.latencyMs / 1000);
     },
     setGauges({ ledgerQueue, budgets }) {
       queue.set(ledgerQueue);
@@ -115,24 +117,6 @@ export function createMetrics(
       for (const b of budgets)
         utilization.set({ budget: b.name, scope: budgetScope.value(b.scope) }, b.utilization);
     },
-  };
-}
-
-/**
- * A metric's child for each combination of label values, made once: prom-client hashes a
- * labels object on every call, which a request would pay five times. Label values are bounded
- * (see {@link BoundedLabel}), so the children are too.
- */
-function childrenOf<T>(make: (...values: string[]) => T): (...values: string[]) => T {
-  const children = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = children.get(key);
-    if (child === undefined) {
-      child = make(...values);
-      children.set(key, child);
-    }
-    return child;
   };
 }
 
@@ -176,6 +160,102 @@ function summedCounter<L extends string, A>(config: {
       const labels: Partial<Record<L, string>> = {};
       config.labelNames.forEach((name, i) => (labels[name] = values[i]));
       totals.set(key, { labels, total: amounts.plus(amounts.zero, amount) });
+    },
+  };
+}
+
+/**
+ * A histogram kept per label values in plain counts and exposed in prom-client's format when
+ * the registry is read: prom-client's own `observe` checks and hashes the labels on every call,
+ * which cost a request a few microseconds. The exposition is the same as prom-client's
+ * Histogram gives (buckets cumulative, then `+Inf`, `_sum` and `_count`).
+ */
+export function summedHistogram(config: {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  buckets: readonly number[];
+  registers: Registry[];
+}): { observe(values: readonly string[], value: number): void } {
+  const { name, help, labelNames, buckets } = config;
+  type Series = { labels: Record<string, string>; counts: number[]; sum: number; count: number };
+  const series = new Map<string, Series>();
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    // The registry's text exposition reads this form: the `le` label, then the series' own.
+    getForPromString() {
+      const values: object[] = [];
+      const bucket = `${name}_bucket`;
+      for (const { labels, counts, sum, count } of series.values()) {
+        let below = 0;
+        buckets.forEach((le, i) => {
+          below += counts[i] ?? 0;
+          values.push({
+            metricName: bucket,
+            labels: { le },
+            sharedLabels: labels,
+            value: below,
+            exemplar: null,
+          });
+        });
+        values.push({
+          metricName: bucket,
+          labels: { le: '+Inf' },
+          sharedLabels: labels,
+          value: count,
+          exemplar: null,
+        });
+        values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels: labels, value: sum });
+        values.push({
+          metricName: `${name}_count`,
+          labels: {},
+          sharedLabels: labels,
+          value: count,
+        });
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+    // `getMetricsAsJSON` reads this form: every label in `labels`.
+    get() {
+      const data = metric.getForPromString();
+      data.values = data.values.map((v) => {
+        const { sharedLabels, labels, ...rest } = v as {
+          sharedLabels: Record<string, string>;
+          labels: Record<string, string | number>;
+        };
+        return { ...rest, labels: { ...labels, ...sharedLabels } };
+      });
+      return data;
+    },
+    reset() {
+      series.clear();
+    },
+  };
+  for (const registry of config.registers) {
+    registry.registerMetric(metric as unknown as Metric);
+  }
+  return {
+    observe(values, value) {
+      const key = values.join('\u0000');
+      let entry = series.get(key);
+      if (entry === undefined) {
+        const labels: Record<string, string> = {};
+        labelNames.forEach((label, i) => (labels[label] = values[i] ?? ''));
+        entry = { labels, counts: buckets.map(() => 0), sum: 0, count: 0 };
+        series.set(key, entry);
+      }
+      // A value above the last bound is counted in `+Inf` only (that is, in `count`).
+      for (let i = 0; i < buckets.length; i++) {
+        if (value <= (buckets[i] as number)) {
+          entry.counts[i] = (entry.counts[i] ?? 0) + 1;
+          break;
+        }
+      }
+      entry.sum += value;
+      entry.count += 1;
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Identity } from '../identity/index.js';
+import { queryOf, type Identity } from '../identity/index.js';
 import { timeOrderedId } from '../ledger/ids.js';
 import { RequestAbort } from './request-abort.js';
 import type { ProxyDeps } from './deps.js';
@@ -42,7 +42,7 @@ export async function attribute(
 ): Promise<Identity> {
   const identity = await deps.identity.resolve({
     headers: req.headers,
-    query: new URLSearchParams(route.search),
+    query: queryOf(route.search),
     path: route.path,
   });
   record.setIdentity(identity);

@@ -32,7 +32,9 @@ export function relaySse(
 ): Promise<RelayEnd> {
   return new Promise((resolve, reject) => {
     const parser = new SseParser();
-    let early: NodeJS.Immediate | undefined = setImmediate(flushHeaders, res);
+    // Set once the body has been handed over, unless a block already went out with it.
+    let early: NodeJS.Immediate | undefined;
+    let wrote = false;
     let done = false;
     const finish = (end: RelayEnd | Error): void => {
       if (done) return;
@@ -67,8 +69,10 @@ export function relaySse(
           for (const block of blocks) {
             if (!meter.onBlock(block)) continue;
             flowing = res.write(block.raw);
-            clearImmediate(early);
-            early = undefined;
+            if (!wrote) {
+              wrote = true;
+              clearImmediate(early);
+            }
           }
           // A stream that already ended (its terminator relayed) is not cut: it is whole.
           if (cut && !meter.result().sawTerminator) {
@@ -107,6 +111,7 @@ export function relaySse(
       },
       onError: finish,
     });
+    if (!wrote && !done) early = setImmediate(flushHeaders, res);
   });
 }
 
