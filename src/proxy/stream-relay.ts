@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { SseParser, terminatedRaw } from '../sse/parser.js';
+import { SseParser, terminatedRaw, type SseBlock } from '../sse/parser.js';
 import type { StreamMeter } from '../providers/usage.js';
 import type { UpstreamCall } from './upstream-call.js';
 
@@ -61,18 +61,25 @@ export function relaySse(
     body.pipe({
       onData(chunk) {
         try {
+          const startsBlock = parser.atBoundary();
           const blocks = parser.push(chunk);
           if (blocks.length === 0) return true;
 
+          let hidden: SseBlock[] | null = null;
+          for (const block of blocks) if (!meter.onBlock(block)) (hidden ??= []).push(block);
           corkTurn();
           let flowing = true;
-          for (const block of blocks) {
-            if (!meter.onBlock(block)) continue;
-            flowing = res.write(block.raw);
-            if (!wrote) {
-              wrote = true;
-              clearImmediate(early);
+          if (hidden === null && startsBlock && parser.atBoundary()) {
+            // The read is exactly these whole blocks, all passed on: one write of its bytes.
+            flowing = res.write(chunk);
+          } else {
+            for (const block of blocks) {
+              if (hidden === null || !hidden.includes(block)) flowing = res.write(block.raw);
             }
+          }
+          if (!wrote && (hidden === null || hidden.length < blocks.length)) {
+            wrote = true;
+            clearImmediate(early);
           }
           // A stream that already ended (its terminator relayed) is not cut: it is whole.
           if (cut && !meter.result().sawTerminator) {

@@ -224,3 +224,21 @@ describe('sse parser: linear time', () => {
     expect(blocks[0]?.data.length).toBe(4 * 1024 * 1024);
   });
 });
+
+describe('SseParser.atBoundary', () => {
+  it('tells whether a pushed chunk was exactly whole blocks', () => {
+    const parser = new SseParser();
+    expect(parser.atBoundary()).toBe(true);
+    parser.push(Buffer.from('data: a\n\ndata: b\n\n'));
+    expect(parser.atBoundary()).toBe(true);
+    parser.push(Buffer.from('data: c\n'));
+    expect(parser.atBoundary()).toBe(false);
+    parser.push(Buffer.from('\n'));
+    expect(parser.atBoundary()).toBe(true);
+    // A CR at the end of a read may be followed by an LF that belongs to the same blank line.
+    parser.push(Buffer.from('data: d\r\n\r'));
+    expect(parser.atBoundary()).toBe(false);
+    parser.push(Buffer.from('\n'));
+    expect(parser.atBoundary()).toBe(true);
+  });
+});

@@ -107,6 +107,14 @@ export class SseParser {
   }
 
   /**
+   * Whether no bytes of an unfinished block are held, so the next chunk starts a new block. A
+   * chunk pushed at a boundary that leaves the parser at one is exactly its blocks' bytes.
+   */
+  atBoundary(): boolean {
+    return this.blockBytes === 0 && this.lineParts.length === 0 && !this.afterCr && !this.heldBlank;
+  }
+
+  /**
    * Ends the body: returns the block still open (`terminated: false` when its blank line never
    * came; see {@link terminatedRaw}), or null when nothing is left.
    */

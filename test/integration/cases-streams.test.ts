@@ -160,6 +160,19 @@ describe('case 11: stream_options.include_usage on every openai streaming endpoi
     expect(cost).toBe('0.00045');
   });
 
+  it('B: hides the usage chunk when it comes in one read with the others', async () => {
+    const chunks = openAiSse([chatStart, chatStop, usageChunk]);
+
+    const { text, row, cost } = await through('/openai/v1/chat/completions', chatRequest, {
+      kind: 'sse',
+      chunks: [chunks.join('')],
+    });
+
+    expect(text).toBe(openAiSse([chatStart, chatStop]).join(''));
+    expect(row).toMatchObject({ inputTokens: 1000, outputTokens: 500, usageSource: 'provider' });
+    expect(cost).toBe('0.00045');
+  });
+
   it('C: estimates both counts when the upstream sends no usage, and prices them', async () => {
     const { row, cost } = await through('/openai/v1/chat/completions', chatRequest, {
       kind: 'sse',
