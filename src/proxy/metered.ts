@@ -257,7 +257,7 @@ async function relayStream(
       );
     }
   }
-  if (!res.destroyed) res.end();
+  if (!res.destroyed && !res.writableEnded) res.end();
 
   const result = meter.result();
   const counted = { input: countedInput, output: output.total() };

@@ -21,8 +21,9 @@ export type StreamCut = {
  * With `cut`, a stream whose budget runs out ends early with the format's clean ending.
  * The status line set with `writeHead` goes out with the first block (one write instead of
  * two), or on the next turn of the event loop when no block has come by then, so a slow first
- * event never holds it back. Rejects with what the upstream body fails with (reset, timeout,
- * abort when the client left), or what the budget check failed with.
+ * event never holds it back. A stream that ends (whole, truncated or cut) ends the response
+ * too; one that fails rejects with what the upstream body failed with (reset, timeout, abort
+ * when the client left) or what the budget check failed with, and leaves the response open.
  */
 export function relaySse(
   body: UpstreamCall,
@@ -40,8 +41,13 @@ export function relaySse(
       if (done) return;
       done = true;
       clearImmediate(early);
-      if (end instanceof Error) reject(end);
-      else resolve(end);
+      if (end instanceof Error) {
+        reject(end);
+        return;
+      }
+      // Ended here, in the turn of the last events, so they and the end go out in one write.
+      if (!res.destroyed) res.end();
+      resolve(end);
     };
     const fail = (err: unknown): void => {
       finish(err instanceof Error ? err : new Error(String(err)));
