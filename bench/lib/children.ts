@@ -67,10 +67,13 @@ export async function startHelper(
 
 /**
  * Starts the built `spendgate serve` (bin/ → dist/, as users run it; `npm run bench` builds
- * first) and waits for its `gateway.started` log line.
+ * first), or another build's `bin` when given, and waits for its `gateway.started` log line.
  */
-export async function startGateway(configFile: string, nodeFlags: string[]): Promise<GatewayChild> {
-  const bin = fileURLToPath(new URL('../../bin/spendgate.js', import.meta.url));
+export async function startGateway(
+  configFile: string,
+  nodeFlags: string[],
+  bin = fileURLToPath(new URL('../../bin/spendgate.js', import.meta.url)),
+): Promise<GatewayChild> {
   const args = [...nodeFlags, bin, 'serve', '--config', configFile];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const problems: string[] = [];
