@@ -52,18 +52,20 @@ export function budgetWarning(name: string, utilization: number): string {
 }
 
 /*
- * Policy names as header text. Characters Node refuses in a header (a name in Japanese, a
- * newline) are written percent-encoded in UTF-8, the rest as they are: the policy headers are
- * written with the answer, after the request was forwarded, and a name Node refused there would
- * fail a request the provider has already served. Each header then encodes its own separators.
- * A name with nothing to encode costs one regex test.
+ * Policy names as header text. Anything but printable ASCII (a name in Japanese, an accented
+ * letter, a newline) is written percent-encoded in UTF-8, and so is `%` itself, so a reader can
+ * decode every name the same way: the policy headers are written with the answer, after the
+ * request was forwarded, and a name Node refused there would fail a request the provider has
+ * already served, while Latin-1 bytes, which Node lets through, are read differently by
+ * different clients and are not allowed in a structured-field string. Each header then encodes
+ * its own separators. A name with nothing to encode costs one regex test.
  */
-const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/gu;
+const NOT_HEADER_TEXT = /[^\x20-\x7e]|%/gu;
 // RFC 8941 §3.3.3: an sf-string escapes `"` and `\` with a backslash.
-const NOT_SF_STRING_TEXT = /[^\t\x20-\x7e\x80-\xff]|["\\]/u;
+const NOT_SF_STRING_TEXT = /[^\x20-\x7e]|[%"\\]/u;
 const SF_ESCAPED = /["\\]/g;
 // The warning joins `<name>; used=` entries with commas: a `,` or `;` in a name would split one.
-const NOT_WARNING_TEXT = /[^\t\x20-\x7e\x80-\xff]|[,;]/u;
+const NOT_WARNING_TEXT = /[^\x20-\x7e]|[%,;]/u;
 const NOT_WARNING_TEXT_ALL = new RegExp(NOT_WARNING_TEXT.source, 'gu');
 
 /** A policy name as the content of the RateLimit fields' sf-string. */

@@ -98,6 +98,41 @@ describe('spendgate report', () => {
     expect(lines.at(-1)).toBe('total 0.0058345 USD over 3 org value(s), the top 2 shown');
   });
 
+  it('names a request refused before its model was known (none)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'spendgate-cli-none-')), 'spendgate.yaml');
+    writeFileSync(
+      file,
+      'storage: { ledger: sqlite:./ledger.db }\nupstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\n',
+    );
+    const ledger = openSqliteLedger({
+      path: join(dirname(file), 'ledger.db'),
+      logger: silentLogger(),
+    });
+    ledger.append(ledgerRow('m0', NOW - HOUR, { model: 'gpt-4o', costPico: 1_000_000_000_000n }));
+    ledger.append(
+      ledgerRow('m1', NOW - HOUR, {
+        model: '',
+        decision: 'reject',
+        reason: 'invalid_request',
+        costPico: 0n,
+      }),
+    );
+    await ledger.close();
+    const lines: string[] = [];
+
+    await runReport(file, {
+      by: 'model',
+      since: '7d',
+      top: 5,
+      nowMs: NOW,
+      out: (l) => lines.push(l),
+    });
+
+    const table = lines.join('\n').split('\n');
+    expect(table[3]).toMatch(/^gpt-4o\s+1\.00\s+100\.0%\s+1\s/);
+    expect(table[4]).toMatch(/^\(none\)\s+0\.00\s+0\.0%\s+1\s/);
+  });
+
   it('refuses an unknown dimension', async () => {
     const lines: string[] = [];
 

@@ -33,7 +33,8 @@ export async function runReport(
     // would not add up to the total printed under them.
     const amounts = formatUsdColumn([...shown.map((g) => g.costPico), total]);
     const rows = shown.map((g, i) => [
-      g.values[opts.by] ?? '(none)',
+      // A request refused before its model (or any value) was known has '' there.
+      g.values[opts.by] || '(none)',
       amounts[i] ?? '',
       total === 0n ? '0.0%' : `${((Number(g.costPico) / Number(total)) * 100).toFixed(1)}%`,
       String(g.requests),
