@@ -12,6 +12,21 @@ const NOW = Date.parse('2026-12-04T12:00:00Z');
 const HOUR = 3_600_000;
 let dir: string;
 let config: string;
+const CONFIG =
+  'storage: { ledger: sqlite:./ledger.db }\nupstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\n';
+
+/** A config file beside a fresh SQLite ledger holding `rows`; returns the config's path. */
+async function ledgerWith(rows: Parameters<typeof ledgerRow>[]): Promise<string> {
+  const file = join(mkdtempSync(join(tmpdir(), 'spendgate-cli-')), 'spendgate.yaml');
+  writeFileSync(file, CONFIG);
+  const ledger = openSqliteLedger({
+    path: join(dirname(file), 'ledger.db'),
+    logger: silentLogger(),
+  });
+  for (const args of rows) ledger.append(ledgerRow(...args));
+  await ledger.close();
+  return file;
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'spendgate-cli-'));
@@ -41,6 +56,19 @@ beforeAll(async () => {
   await ledger.close();
 });
 
+/** Runs `spendgate report --since 7d` and returns its exit code and the lines it printed. */
+async function report(file: string, by: string, top: number) {
+  const lines: string[] = [];
+  const code = await runReport(file, {
+    by,
+    since: '7d',
+    top,
+    nowMs: NOW,
+    out: (l) => lines.push(l),
+  });
+  return { code, lines: lines.join('\n').split('\n') };
+}
+
 describe('spendgate report', () => {
   it('prints top spenders since a duration, highest first, with exact totals', async () => {
     const lines: string[] = [];
@@ -61,74 +89,32 @@ describe('spendgate report', () => {
   });
 
   it('prints amounts below a cent exactly, with one number of decimals that add up', async () => {
-    const small = join(mkdtempSync(join(tmpdir(), 'spendgate-cli-small-')), 'spendgate.yaml');
-    writeFileSync(
-      small,
-      'storage: { ledger: sqlite:./ledger.db }\nupstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\n',
-    );
-    const ledger = openSqliteLedger({
-      path: join(dirname(small), 'ledger.db'),
-      logger: silentLogger(),
-    });
-    const costs: [string, bigint][] = [
-      ['acme', 3_400_000_000n], // $0.0034
-      ['beta', 1_234_500_000n], // $0.0012345
-      ['gamma', 1_200_000_000n], // $0.0012
-    ];
-    costs.forEach(([org, costPico], i) =>
-      ledger.append(ledgerRow(`s${i}`, NOW - HOUR, { org, costPico })),
-    );
-    await ledger.close();
-    const lines: string[] = [];
+    const small = await ledgerWith([
+      ['s0', NOW - HOUR, { org: 'acme', costPico: 3_400_000_000n }], // $0.0034
+      ['s1', NOW - HOUR, { org: 'beta', costPico: 1_234_500_000n }], // $0.0012345
+      ['s2', NOW - HOUR, { org: 'gamma', costPico: 1_200_000_000n }], // $0.0012
+    ]);
+    const { lines: table } = await report(small, 'org', 2);
 
-    await runReport(small, {
-      by: 'org',
-      since: '7d',
-      top: 2,
-      nowMs: NOW,
-      out: (l) => lines.push(l),
-    });
-
-    const table = lines.join('\n').split('\n');
     expect(table[1]).toMatch(/^org\s+cost \(USD\)\s+share/);
     expect(table[3]).toMatch(/^acme\s+0\.0034000\s+58\.3%/);
     expect(table[4]).toMatch(/^beta\s+0\.0012345\s+21\.2%/);
     // Two rows shown (--top 2), then the total of all three.
     expect(table).toHaveLength(6);
-    expect(lines.at(-1)).toBe('total 0.0058345 USD over 3 org value(s), the top 2 shown');
+    expect(table.at(-1)).toBe('total 0.0058345 USD over 3 org value(s), the top 2 shown');
   });
 
   it('names a request refused before its model was known (none)', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'spendgate-cli-none-')), 'spendgate.yaml');
-    writeFileSync(
-      file,
-      'storage: { ledger: sqlite:./ledger.db }\nupstreams:\n  openai: { format: openai, base_url: http://127.0.0.1:9 }\n',
-    );
-    const ledger = openSqliteLedger({
-      path: join(dirname(file), 'ledger.db'),
-      logger: silentLogger(),
-    });
-    ledger.append(ledgerRow('m0', NOW - HOUR, { model: 'gpt-4o', costPico: 1_000_000_000_000n }));
-    ledger.append(
-      ledgerRow('m1', NOW - HOUR, {
-        model: '',
-        decision: 'reject',
-        reason: 'invalid_request',
-        costPico: 0n,
-      }),
-    );
-    await ledger.close();
-    const lines: string[] = [];
+    const file = await ledgerWith([
+      ['m0', NOW - HOUR, { model: 'gpt-4o', costPico: 1_000_000_000_000n }],
+      [
+        'm1',
+        NOW - HOUR,
+        { model: '', decision: 'reject', reason: 'invalid_request', costPico: 0n },
+      ],
+    ]);
+    const { lines: table } = await report(file, 'model', 5);
 
-    await runReport(file, {
-      by: 'model',
-      since: '7d',
-      top: 5,
-      nowMs: NOW,
-      out: (l) => lines.push(l),
-    });
-
-    const table = lines.join('\n').split('\n');
     expect(table[3]).toMatch(/^gpt-4o\s+1\.00\s+100\.0%\s+1\s/);
     expect(table[4]).toMatch(/^\(none\)\s+0\.00\s+0\.0%\s+1\s/);
   });
