@@ -32,6 +32,13 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('partial');
       setTimeout(() => res.socket?.destroy(), 20);
+    } else if (req.url === '/hints') {
+      // The hints go out well before the answer, as a server sends them while it works.
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      setTimeout(
+        () => res.writeHead(200, { 'content-type': 'text/plain' }).end('after the hints'),
+        50,
+      );
     } else if (req.url === '/slow') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first');
@@ -115,6 +122,13 @@ describe('UpstreamCall', () => {
     const signal = new Signal();
     signal.abort();
     await expect(call('/chunks', signal)).rejects.toMatchObject({ code: 'UND_ERR_ABORTED' });
+  });
+
+  it('skips an informational 103 and answers with the real status', async () => {
+    const res = await call('/hints');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.link).toBeUndefined();
+    expect((await res.bytes()).toString()).toBe('after the hints');
   });
 
   it('keeps what came before a sink was attached', async () => {

@@ -63,6 +63,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: UpstreamHeaders,
   ): void {
+    // An informational answer (103 Early Hints) comes before the real one: it is not relayed.
+    if (statusCode < 200) return;
     this.statusCode = statusCode;
     this.headers = headers;
     this.responded = true;
