@@ -85,6 +85,9 @@ export async function handleUnmetered(
       failure.httpStatus,
     );
     record.row.costPico = 0n;
+    // A body refused before its end (past the limit) is not read further: the connection closes
+    // after the answer, since the rest of that body would stand where the next request starts.
+    if (!req.complete) ours['connection'] = 'close';
     if (!abort.aborted) sendError(res, route.upstream.dialect, failure, ours);
   } finally {
     record.commit(deps.ledger, deps.clock.now(), deps.metrics);
