@@ -79,6 +79,7 @@ export async function handleUnmetered(
     record.row.costPico = null;
   } catch (err) {
     const failure = toGatewayError(err, route.upstream);
+    if (abort.aborted) record.flag('client_disconnected');
     record.fail(
       failure.code === 'upstream_unavailable' ? 'error' : 'reject',
       failure.code,

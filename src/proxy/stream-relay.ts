@@ -58,11 +58,9 @@ export function relaySse(
       finish('cut');
     };
     const corkTurn = tickCork(res);
-    // After a read's blocks went out: the budget's say first, then the client's pace.
-    const goOn = (flowing: boolean): void => {
-      if (flowing) body.resume();
-      else void drained(res).then(() => body.resume());
-    };
+    // After a read's blocks went out and the budget had its say: the client's pace. The answer
+    // may have drained while the budget was asked, so whether to wait is read now.
+    const goOn = (): void => void drained(res).then(() => body.resume());
 
     body.pipe({
       onData(chunk) {
@@ -95,12 +93,12 @@ export function relaySse(
               return false;
             }
             if (reached !== false) {
-              reached.then((yes) => (yes ? endCut() : goOn(flowing)), fail);
+              reached.then((yes) => (yes ? endCut() : goOn()), fail);
               return false;
             }
           }
           if (flowing) return true;
-          goOn(false);
+          goOn();
           return false;
         } catch (err) {
           fail(err);
@@ -117,12 +115,18 @@ export function relaySse(
             res.write(terminatedRaw(last));
             return finish('complete');
           }
-          finish(last.hasData ? 'truncated' : 'complete');
+          // Refused: a fragment whose data is not whole, or a whole event the meter hides (the
+          // usage chunk the gateway asked for), which ends the stream as well as any.
+          finish(last.hasData && !isWholeJson(last.data) ? 'truncated' : 'complete');
         } catch (err) {
           finish(err instanceof Error ? err : new Error(String(err)));
         }
       },
-      onError: finish,
+      onError(err) {
+        // A body that fails after its terminator (`[DONE]`, `message_stop`) has delivered the
+        // whole stream: the failure is the connection's, not the answer's.
+        finish(meter.result().sawTerminator ? 'complete' : err);
+      },
     });
     if (!wrote && !done) early = setImmediate(flushHeaders, res);
   });
@@ -167,12 +171,22 @@ function tickCork(res: ServerResponse): () => void {
   };
 }
 
+function isWholeJson(data: string): boolean {
+  try {
+    JSON.parse(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function flushHeaders(res: ServerResponse): void {
   if (!res.destroyed) res.flushHeaders();
 }
 
-/** Resolves when the client can take more bytes, or has gone. */
+/** Resolves when the client can take more bytes, or has gone (at once if either is so). */
 export function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

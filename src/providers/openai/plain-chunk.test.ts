@@ -71,6 +71,10 @@ describe('text chunks read without JSON.parse', () => {
       chunk('{"content":"bad escape \\x"}'),
       chunk('{"content":"x"}').replace('"model":"gpt-4o-2024-08-06"', '"model":null'),
       chunk('{"content":"x"}').replace('"created":1741569952', '"created":99999999999999999999'),
+      // Not JSON (a leading zero), so not read here either.
+      chunk('{"content":"x"}').replace('"created":1741569952', '"created":01741569952'),
+      // Too long for the pattern (its backtracking would overflow V8's regexp stack at ~8M).
+      chunk(`{"content":"${'x'.repeat(9_000_000)}"}`),
       chunk('{"content":"x"}') + ' ',
       '{"object":"chat.completion.chunk","id":"c","created":1,"model":"m","choices":[]}',
       '[DONE]',
@@ -108,6 +112,7 @@ describe('usage chunks read with a parse of the usage alone', () => {
       usageChunk('[1]'),
       usageChunk(`${usage},"extra":{}`),
       usageChunk(usage).replace('"choices":[]', '"choices":[{"index":0}]'),
+      usageChunk(usage).replace('"created":1741569952', '"created":01741569952'),
       `${usageChunk(usage)} `,
       chunk('{"content":"x"}'),
     ]) {

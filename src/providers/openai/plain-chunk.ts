@@ -16,7 +16,7 @@ const ESCAPED = '(?:[^"\\\\\\x00-\\x1f]|\\\\["\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4})*'
 // id, object, created and model (captured), then the optional service_tier and
 // system_fingerprint, as OpenAI orders them.
 const HEAD =
-  `^\\{"id":"(${PLAIN})","object":"chat\\.completion\\.chunk","created":(\\d+),"model":"(${PLAIN})",` +
+  `^\\{"id":"(${PLAIN})","object":"chat\\.completion\\.chunk","created":(0|[1-9]\\d*),"model":"(${PLAIN})",` +
   `(?:"service_tier":"${PLAIN}",)?(?:"system_fingerprint":(?:"${PLAIN}"|null),)?`;
 // An optional null usage (present when the client asked for usage) and `obfuscation` padding.
 const TAIL = `(?:,"obfuscation":"${PLAIN}")?\\}$`;
@@ -30,6 +30,13 @@ const TEXT_CHUNK = new RegExp(
 
 // No choices and a usage object (captured whole; it is parsed on its own).
 const USAGE_CHUNK = new RegExp(`${HEAD}"choices":\\[\\],"usage":(\\{.*\\})${TAIL}`, 's');
+
+/**
+ * Longer chunks are left to the parser: the patterns' repeated alternation backtracks one step a
+ * character, and V8's regexp stack overflows past about 8 million characters (a RangeError);
+ * chunks of generated text are a few hundred bytes.
+ */
+const MAX_PATTERN_CHARS = 65_536;
 
 /** What names the stream: each chunk repeats it. */
 export type ChunkHead = { id: string; created: number; model: string };
@@ -45,6 +52,7 @@ export type UsageChunk = ChunkHead & { usage: Record<string, unknown> };
  * shape (then it must be parsed).
  */
 export function readTextChunk(data: string): TextChunk | null {
+  if (data.length > MAX_PATTERN_CHARS) return null;
   const match = TEXT_CHUNK.exec(data);
   const created = match && createdOf(match);
   if (match === null || created === null) return null;
@@ -63,6 +71,7 @@ export function readTextChunk(data: string): TextChunk | null {
 
 /** The usage chunk's fields, or null when the chunk has any other shape. */
 export function readUsageChunk(data: string): UsageChunk | null {
+  if (data.length > MAX_PATTERN_CHARS) return null;
   const match = USAGE_CHUNK.exec(data);
   const created = match && createdOf(match);
   if (match === null || created === null) return null;
