@@ -63,6 +63,7 @@ export async function handleMetered(
 
   let countedInput = 0;
   let admitted: Admitted | null = null;
+  let call: UpstreamCall | null = null;
   try {
     const identity = await attribute(deps, req, route, record);
     const raw = await readBody(req, deps.config.listen.maxBodyBytes);
@@ -88,7 +89,7 @@ export async function handleMetered(
     record.row.streamed = streamed;
     const { forwardBody, hideUsageChunk } = withStreamUsage(route, op, body, raw, streamed);
 
-    const upstreamRes = await deps.pools.call(route.upstream, {
+    call = deps.pools.call(route.upstream, {
       path: route.path + route.search,
       method: req.method ?? 'POST',
       headers: upstreamRequestHeaders(req.headers, route.upstream, {
@@ -101,6 +102,7 @@ export async function handleMetered(
       // sent); a non-streamed answer is read to its end anyway, so its real usage is charged.
       signal: streamed ? abort : undefined,
     });
+    const upstreamRes = await call.started;
     record.row.status = upstreamRes.statusCode;
 
     const flow: Flow = {
@@ -127,6 +129,15 @@ export async function handleMetered(
       record.flag('client_disconnected');
       record.row.status = CLIENT_CLOSED_STATUS;
       record.settleNothing(countedInput);
+      return;
+    }
+    if (abort.aborted && call?.sent && record.row.status === 0) {
+      // The client left after its prompt went upstream but before the answer began: the
+      // provider has the prompt, so it is charged, estimated, as a stream the client left is.
+      record.flag('client_disconnected');
+      record.flag('incomplete');
+      record.row.status = CLIENT_CLOSED_STATUS;
+      record.settle(null, { input: countedInput, output: 0 }, 'estimated');
       return;
     }
     const failure = toGatewayError(err, route.upstream);

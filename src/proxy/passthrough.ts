@@ -67,7 +67,7 @@ export async function handleUnmetered(
       }),
       body: hasBody ? req.pipe(byteLimit(limit)) : null,
       signal: abort,
-    });
+    }).started;
 
     record.row.status = upstreamRes.statusCode;
     res.writeHead(

@@ -53,9 +53,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     signal?.once('abort', this.onAbort);
   }
 
+  /** Whether the request went to the upstream (it was not stopped while it waited for a socket). */
+  sent = false;
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.signal?.aborted) controller.abort(new errors.RequestAbortedError());
+    else this.sent = true;
   }
 
   onResponseStart(

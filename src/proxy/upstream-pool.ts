@@ -12,8 +12,8 @@ export class UpstreamPools {
   private byUpstream = new WeakMap<PreparedUpstream, Pool>();
 
   /**
-   * Sends one request upstream and settles when its status line and headers have come;
-   * `timeoutMs` bounds the wait for headers and each gap in the body.
+   * Sends one request upstream; its `started` settles when the status line and headers have
+   * come. The upstream's `timeoutMs` bounds the wait for headers and each gap in the body.
    */
   call(
     upstream: PreparedUpstream,
@@ -25,7 +25,7 @@ export class UpstreamPools {
       /** Stops the call when it emits `abort`. */
       signal: (EventEmitter & { aborted: boolean }) | undefined;
     },
-  ): Promise<UpstreamCall> {
+  ): UpstreamCall {
     const call = new UpstreamCall(opts.signal);
     this.poolFor(upstream).dispatch(
       {
@@ -38,7 +38,7 @@ export class UpstreamPools {
       },
       call,
     );
-    return call.started;
+    return call;
   }
 
   /**

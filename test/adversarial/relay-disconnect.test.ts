@@ -111,3 +111,42 @@ describe('relaySse: a slow client on a stream its budget cuts', () => {
     expect(row.costPico! <= 10_000_000_000n).toBe(true);
   });
 });
+
+describe('a client that leaves a stream before the upstream answers', () => {
+  it('is charged the prompt it sent upstream, estimated, and recorded as 499', async () => {
+    env.upstream.reply('/early-leave/chat/completions', { kind: 'hang' });
+    const req = request(`${env.gateway.url}/openai/v1/early-leave/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    req.on('error', () => undefined);
+    req.end(BODY);
+    // Leave once the upstream has the request, before any answer.
+    for (
+      let i = 0;
+      i < 100 && !env.upstream.received.some((r) => r.url.includes('early-leave'));
+      i++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    req.destroy();
+
+    let row;
+    for (let i = 0; i < 100 && !row; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      row = (await env.gateway.rows()).find(
+        (r) => r.endpoint === '/v1/early-leave/chat/completions',
+      );
+    }
+    expect(row).toMatchObject({
+      status: 499,
+      decision: 'allow',
+      flags: ['client_disconnected', 'incomplete'],
+      usageSource: 'estimated',
+      outputTokens: 0,
+    });
+    expect(row!.inputTokens).toBeGreaterThan(0);
+    expect(row!.inputTokens).toBe(row!.countedInputTokens);
+    // $2.50 per million prompt tokens, nothing else.
+    expect(row!.costPico).toBe(BigInt(row!.inputTokens) * 2_500_000n);
+  });
+});
