@@ -50,7 +50,7 @@ export function relaySse(
       resolve(end);
     };
     const fail = (err: unknown): void => {
-      finish(err instanceof Error ? err : new Error(String(err)));
+      finish(asError(err));
       body.abort();
     };
     const endCut = (): void => {
@@ -107,8 +107,6 @@ export function relaySse(
       },
       onEnd() {
         try {
-          // The meter refuses an unterminated last block whose data is not whole (a cut-off
-          // fragment).
           const last = parser.end();
           if (!last) return finish('complete');
           if (meter.onBlock(last)) {
@@ -119,7 +117,7 @@ export function relaySse(
           // usage chunk the gateway asked for), which ends the stream as well as any.
           finish(last.hasData && !isWholeJson(last.data) ? 'truncated' : 'complete');
         } catch (err) {
-          finish(err instanceof Error ? err : new Error(String(err)));
+          finish(asError(err));
         }
       },
       onError(err) {
@@ -169,6 +167,10 @@ function tickCork(res: ServerResponse): () => void {
     res.cork();
     process.nextTick(uncork);
   };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function isWholeJson(data: string): boolean {
