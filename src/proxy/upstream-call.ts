@@ -25,6 +25,8 @@ export type BodySink = {
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   statusCode = 0;
   headers: UpstreamHeaders = {};
+  /** Whether the request went to the upstream (it was not stopped while it waited for a socket). */
+  sent = false;
   /** Settles when the status line and headers have come, or the call failed before that. */
   readonly started: Promise<UpstreamCall>;
 
@@ -52,9 +54,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     });
     signal?.once('abort', this.onAbort);
   }
-
-  /** Whether the request went to the upstream (it was not stopped while it waited for a socket). */
-  sent = false;
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
