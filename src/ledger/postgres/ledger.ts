@@ -91,6 +91,11 @@ export class PostgresLedger implements Ledger {
       keepAlive: true,
       application_name: 'spendgate',
     });
+    // A connection lost while it is handed over (the server's ready message and its
+    // termination notice in one read) is emitted on the client before checkOut can listen:
+    // every client keeps a listener for its whole life, so no such event ends the process.
+    // The query in flight still fails, and the client is dropped when it is released.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     // An idle connection the server drops (a restart) is reported here; the next query
     // opens a new one. Without a listener the error would end the process.
     this.pool.on('error', (err) =>
