@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeClock, type Clock } from '../../src/clock.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
 import { post } from '../support/http.js';
 import { openAiSse, startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 import { chatCompletion, chatUsage } from '../support/wire.js';
@@ -24,13 +24,7 @@ const NOON = Date.parse('2026-12-15T12:00:00Z');
 function withBudget(name: string, clock?: Clock): Promise<TestGateway> {
   return startGateway(
     `
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${upstream.url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+${openAiGatewayYaml(upstream.url)}budgets:
   - name: '${name.replace(/'/g, "''")}'
     scope: { org: "*" }
     limit_usd: 10

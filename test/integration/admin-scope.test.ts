@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerRow } from '../support/rows.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 
 const ENV = { ADMIN: 'admin-secret', ACME: 'acme-secret' };
@@ -27,13 +27,7 @@ admin:
   tokens:
     - { name: finance, token_env: ADMIN }
     - { name: acme-viewer, token_env: ACME, scope: { org: acme } }
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${upstream.url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+${openAiGatewayYaml(upstream.url)}budgets:
   - { name: org-daily, scope: { org: "*" }, limit_usd: 10, period: 1d }
 `,
     { env: ENV },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvents } from '../../src/cli/commands/events.js';
 import { runStatus } from '../../src/cli/commands/status.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 
 const ENV = { ADMIN: 'admin-secret' };
@@ -20,13 +20,7 @@ beforeAll(async () => {
   gateway = await startGateway(
     `
 admin: { tokens: [{ name: finance, token_env: ADMIN }] }
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${upstream.url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+${openAiGatewayYaml(upstream.url)}budgets:
   - { name: org-daily, scope: { org: "*" }, limit_usd: 0.30, period: 1d }
 `,
     { env: ENV },

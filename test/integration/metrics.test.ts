@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { picoToNumber } from '../../src/money/money.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 
 let upstream: MockUpstream;
@@ -36,13 +36,7 @@ beforeAll(async () => {
     };
   });
   gateway = await startGateway(`
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${upstream.url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+${openAiGatewayYaml(upstream.url)}budgets:
   - { name: org-daily, scope: { org: "*" }, limit_usd: 10, period: 1d }
 `);
   for (const [org, n] of [

@@ -7,20 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchConfig } from '../../src/cli/commands/reload.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 import { chatCompletion, chatUsage } from '../support/wire.js';
 
 let upstream: MockUpstream;
 let gateway: TestGateway;
 const yaml = (limit: number) => `
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${upstream.url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+${openAiGatewayYaml(upstream.url)}budgets:
   - { name: org-daily, scope: { org: "*" }, limit_usd: ${limit}, period: 1d }
 `;
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 import { chatCompletion, chatUsage } from '../support/wire.js';
 
@@ -13,13 +13,7 @@ beforeAll(async () => {
     body: chatCompletion('gpt-4o', 'OK', chatUsage(1_000, 10)),
   });
   gateway = await startGateway(`
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${upstream.url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+${openAiGatewayYaml(upstream.url)}budgets:
   - name: slow-down
     scope: { org: "*" }
     limit_usd: 1

@@ -56,3 +56,18 @@ export function gatewayOverMock(yaml: (upstreamUrl: string) => string): GatewayO
   });
   return env;
 }
+
+/**
+ * The config most tests start from: no credential needed, one `openai` upstream at `url`, and
+ * gpt-4o priced at $2.50 in and $10 out per million tokens. Ends with a newline, so a test's
+ * own sections (budgets, attribution) follow it.
+ */
+export function openAiGatewayYaml(url: string): string {
+  return `identity: { require_credential: false }
+upstreams:
+  openai: { format: openai, base_url: ${url} }
+pricing:
+  models:
+    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
+`;
+}
