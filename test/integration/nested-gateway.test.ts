@@ -1,16 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gatewayOverMock } from '../support/gateway.js';
 import { post } from '../support/http.js';
-import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 import { chatCompletion, chatUsage } from '../support/wire.js';
 
 // The upstream here stands for another Spendgate: it answers with its own x-spendgate-* headers.
-let upstream: MockUpstream;
-let gateway: TestGateway;
+const env = gatewayOverMock(
+  (url) => `
+identity: { require_credential: false }
+upstreams:
+  inner: { format: openai, base_url: ${url} }
+`,
+);
 
-beforeAll(async () => {
-  upstream = await startMockUpstream();
-  upstream.reply('/v1/chat/completions', {
+beforeAll(() => {
+  env.upstream.reply('/v1/chat/completions', {
     kind: 'json',
     headers: {
       'x-spendgate-request-id': 'inner-request-id',
@@ -20,21 +23,11 @@ beforeAll(async () => {
     },
     body: chatCompletion('house-model', 'OK', chatUsage(1_000, 10)),
   });
-  gateway = await startGateway(`
-identity: { require_credential: false }
-upstreams:
-  inner: { format: openai, base_url: ${upstream.url} }
-`);
-});
-
-afterAll(async () => {
-  await gateway.close();
-  await upstream.close();
 });
 
 describe('a Spendgate behind this one', () => {
   it('does not pass its own x-spendgate headers to the client as if they were this one’s', async () => {
-    const answer = await post(`${gateway.url}/inner/v1/chat/completions`, {
+    const answer = await post(`${env.gateway.url}/inner/v1/chat/completions`, {
       model: 'house-model',
       messages: [{ role: 'user', content: 'hi' }],
     });
@@ -45,7 +38,7 @@ describe('a Spendgate behind this one', () => {
     expect(answer.headers.get('x-spendgate-budget-warning')).toBeNull();
     expect(answer.headers.get('x-spendgate-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(answer.headers.get('x-request-id')).toBe('req_provider');
-    const [row] = await gateway.rows();
+    const [row] = await env.gateway.rows();
     expect(row).toMatchObject({ status: 200, costPico: null });
     expect(row?.flags).toContain('unpriced_model');
   });

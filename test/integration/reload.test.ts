@@ -212,11 +212,7 @@ describe('config reload: an upstream origin the new config no longer uses', () =
   it('closes its connections once the request in flight on it is answered', async () => {
     const before = await keepAliveUpstream();
     const after = await startMockUpstream();
-    const config = (url: string) => `
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${url} }
-`;
+    const config = openAiGatewayYaml;
     const gw = await startGateway(config(before.url));
     try {
       const inFlight = fetch(`${gw.url}/openai/v1/chat/completions`, {
@@ -247,14 +243,7 @@ upstreams:
   it('still forwards a request admitted before the reload to the origin it was admitted for', async () => {
     const before = await keepAliveUpstream();
     const after = await startMockUpstream();
-    const config = (url: string) => `
-identity: { require_credential: false }
-upstreams:
-  openai: { format: openai, base_url: ${url} }
-pricing:
-  models:
-    gpt-4o: { input_per_mtok: 2.50, output_per_mtok: 10.00 }
-budgets:
+    const config = (url: string) => `${openAiGatewayYaml(url)}budgets:
   - name: slow-down
     scope: { org: "*" }
     limit_usd: 1

@@ -1,35 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway, openAiGatewayYaml } from '../support/gateway.js';
-import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gatewayOverMock, openAiGatewayYaml } from '../support/gateway.js';
 import { chatCompletion, chatUsage } from '../support/wire.js';
 
-let upstream: MockUpstream;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  upstream = await startMockUpstream();
-  upstream.reply('/v1/chat/completions', {
-    kind: 'json',
-    body: chatCompletion('gpt-4o', 'OK', chatUsage(1_000, 10)),
-  });
-  gateway = await startGateway(`
-${openAiGatewayYaml(upstream.url)}budgets:
+const env = gatewayOverMock(
+  (url) => `
+${openAiGatewayYaml(url)}budgets:
   - name: slow-down
     scope: { org: "*" }
     limit_usd: 1
     period: 1d
     actions: [{ at: 0.1, do: throttle, delay_ms: [2000, 2000] }, { at: 100, do: reject }]
-`);
-});
+`,
+);
 
-afterAll(async () => {
-  await gateway.close();
-  await upstream.close();
+beforeAll(() => {
+  env.upstream.reply('/v1/chat/completions', {
+    kind: 'json',
+    body: chatCompletion('gpt-4o', 'OK', chatUsage(1_000, 10)),
+  });
 });
 
 describe('a client that leaves during its throttle delay', () => {
   it('is recorded as closed by the client, not as a refusal, and nothing is forwarded', async () => {
-    await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+    await fetch(`${env.gateway.url}/openai/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-org-id': 'impatient' },
       body: JSON.stringify({
@@ -41,15 +34,15 @@ describe('a client that leaves during its throttle delay', () => {
     }).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const row = (await gateway.rows()).find((r) => r.org === 'impatient');
+    const row = (await env.gateway.rows()).find((r) => r.org === 'impatient');
     expect(row).toMatchObject({ status: 499, decision: 'throttle', reason: null, costPico: 0n });
     expect(row?.flags).toContain('client_disconnected');
-    expect(upstream.received).toHaveLength(0);
+    expect(env.upstream.received).toHaveLength(0);
   });
 
   it('is recorded the same way on an unmetered endpoint, and nothing is forwarded', async () => {
     // Unmetered calls reserve nothing: $0.0026 spent first puts the org past 0.1% of $1.
-    const spent = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+    const spent = await fetch(`${env.gateway.url}/openai/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-org-id': 'leaves-files' },
       body: JSON.stringify({
@@ -61,17 +54,17 @@ describe('a client that leaves during its throttle delay', () => {
     expect(spent.status).toBe(200);
     await spent.text();
 
-    await fetch(`${gateway.url}/openai/v1/files`, {
+    await fetch(`${env.gateway.url}/openai/v1/files`, {
       headers: { 'x-org-id': 'leaves-files' },
       signal: AbortSignal.timeout(100),
     }).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const row = (await gateway.rows()).find(
+    const row = (await env.gateway.rows()).find(
       (r) => r.org === 'leaves-files' && r.endpoint === '/v1/files',
     );
     expect(row).toMatchObject({ status: 499, decision: 'throttle', reason: null, costPico: 0n });
     expect(row?.flags).toEqual(['unmetered', 'client_disconnected']);
-    expect(upstream.received.map((r) => r.url)).toEqual(['/v1/chat/completions']);
+    expect(env.upstream.received.map((r) => r.url)).toEqual(['/v1/chat/completions']);
   });
 });
