@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeClock } from '../clock.js';
 import { usdToPico } from '../money/money.js';
+import { ORG_DAILY } from '../policy/budget.fixture.js';
 import { budgetsSchema, type BudgetConfig } from '../policy/schema.js';
 import { MemoryStore } from '../store/memory.js';
 import { createEnforcer, RefusalLog } from './engine.js';
@@ -11,17 +12,7 @@ const acme = { org: 'acme', user: 'u1' };
 const globex = { org: 'globex', user: 'u2' };
 const usd = (v: string) => usdToPico(v);
 
-const orgDaily: BudgetConfig = {
-  name: 'org-daily',
-  scope: { org: '*' },
-  limit_usd: 100,
-  period: '1d',
-  actions: [
-    { at: 80, do: 'warn' },
-    { at: 95, do: 'throttle', delay_ms: [200, 500] },
-    { at: 100, do: 'reject' },
-  ],
-};
+const orgDaily = ORG_DAILY;
 
 function setup(budgets: BudgetConfig[], refusals?: RefusalLog, store = new MemoryStore()) {
   const clock = fakeClock(NOON);

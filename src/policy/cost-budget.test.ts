@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { usdToPico } from '../money/money.js';
 import { checkCostBudget } from './cost-budget.js';
+import { ORG_DAILY } from './budget.fixture.js';
 import { budgetsSchema, type BudgetConfig } from './schema.js';
 
 const window = { startMs: 0, endMs: 86_400_000 };
 
 function budget(extra: Partial<BudgetConfig> = {}) {
-  const [b] = budgetsSchema.parse([
-    {
-      name: 'org-daily',
-      scope: { org: '*' },
-      limit_usd: 100,
-      period: '1d',
-      actions: [
-        { at: 80, do: 'warn' },
-        { at: 95, do: 'throttle', delay_ms: [200, 500] },
-        { at: 100, do: 'reject' },
-      ],
-      ...extra,
-    },
-  ]);
+  const [b] = budgetsSchema.parse([{ ...ORG_DAILY, ...extra }]);
   if (b === undefined) throw new Error('no budget');
   return b;
 }
