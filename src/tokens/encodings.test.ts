@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { baseModelName, encodingForModel, loadEncoding } from './encodings.js';
 
 describe('encodings: which tokenizer a model uses', () => {
@@ -83,5 +85,44 @@ describe('encodings: loading', () => {
 
     expect(o200k('<|endoftext|>')).toBe(7);
     expect(o200k('a <|im_start|> b <|endofprompt|>')).toBeGreaterThan(6);
+  });
+});
+
+describe('encodings: the rank tables the build writes', () => {
+  const requireCjs = createRequire(import.meta.url);
+
+  it.each(['o200k_base', 'cl100k_base'] as const)(
+    '%s: the JSON copy in dist/ is the library table, entry for entry',
+    (name) => {
+      const file = new URL(`../../dist/tokens/ranks/${name}.json`, import.meta.url);
+      // `npm test` builds first; run `npm run build` before running this file on its own.
+      expect(existsSync(file)).toBe(true);
+      const copy = JSON.parse(readFileSync(file, 'utf8')) as unknown[];
+      const library = (requireCjs(`gpt-tokenizer/bpeRanks/${name}`) as { default: unknown[] })
+        .default;
+
+      expect(copy.length).toBe(library.length);
+      expect(copy).toEqual(library);
+    },
+  );
+
+  it('counts exactly as the library does, byte-level pieces and special-token text included', () => {
+    const texts = [
+      'Ledger rows for März: 41 200 € → 57 900 €, Δ = 40,5 %',
+      '模型的费用按团队分摊。',
+      'emoji 🧾🧮 and a lone \ud800 surrogate',
+      'x'.repeat(3000),
+      '<|endoftext|><|im_start|>system',
+    ];
+    for (const name of ['o200k_base', 'cl100k_base'] as const) {
+      const library = requireCjs(`gpt-tokenizer/encoding/${name}`) as {
+        countTokens(text: string, opts: { disallowedSpecial: Set<string> }): number;
+      };
+      for (const text of texts) {
+        expect(loadEncoding(name)(text), `${name}: ${text.slice(0, 20)}`).toBe(
+          library.countTokens(text, { disallowedSpecial: new Set() }),
+        );
+      }
+    }
   });
 });

@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
 
 /** The OpenAI BPE encodings Spendgate counts exactly. */
 export type EncodingName = 'o200k_base' | 'cl100k_base';
@@ -66,13 +68,24 @@ export function encodingForModel(model: string): EncodingName | null {
   return null;
 }
 
-// Loaded through `require` so that each rank table (2.4 MB for o200k) is parsed only when a
-// model first needs it, synchronously, on the request path's first use.
+// The rank tables are read when a model first needs one (startup loads both): from the JSON
+// copies the build writes (scripts/build-ranks.mjs), which cost about 20 MB less resident memory
+// than compiling the library's JavaScript copies; from the library itself in a checkout that has
+// not been built. `src/` and `dist/` sit at the same depth, so the same path serves both.
+const RANKS_DIR = new URL('../../dist/tokens/ranks/', import.meta.url);
 const requireCjs = createRequire(import.meta.url);
 const MODULES: Record<EncodingName, string> = {
   o200k_base: 'gpt-tokenizer/encoding/o200k_base',
   cl100k_base: 'gpt-tokenizer/encoding/cl100k_base',
 };
+
+function encodingModule(name: EncodingName): EncodingModule {
+  const file = new URL(`${name}.json`, RANKS_DIR);
+  if (!existsSync(file)) return requireCjs(MODULES[name]) as EncodingModule;
+  const ranks = JSON.parse(readFileSync(file, 'utf8')) as (string | number[])[];
+  return GptEncoding.getEncodingApi(name, () => ranks);
+}
+
 const loaded = new Map<EncodingName, RawCounter>();
 
 // An empty disallowed set makes `<|endoftext|>` in user text count as ordinary text, as the
@@ -87,7 +100,7 @@ export function loadEncoding(name: EncodingName): RawCounter {
   const cached = loaded.get(name);
   if (cached) return cached;
 
-  const mod = requireCjs(MODULES[name]) as EncodingModule;
+  const mod = encodingModule(name);
   const counter: RawCounter = (text) => mod.countTokens(text, COUNT_OPTIONS);
   loaded.set(name, counter);
   return counter;

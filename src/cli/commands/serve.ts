@@ -3,6 +3,7 @@ import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import { createGateway } from '../../server.js';
 import { describeFailure } from '../failure.js';
+import { boundHeapGrowth } from '../../runtime/heap-growth.js';
 import { watchConfig } from './reload.js';
 
 /** `spendgate serve`: runs until SIGTERM or SIGINT, then drains, flushes the ledger and exits 0. */
@@ -27,6 +28,8 @@ export async function runServe(
   for (const w of config.warnings)
     logger.warn({ event: 'config.warning', path: w.path }, w.message);
 
+  // Before the rank tables and the first requests fill the heap.
+  boundHeapGrowth();
   const gateway = createGateway(config, { logger });
   let address;
   try {
