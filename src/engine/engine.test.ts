@@ -182,7 +182,10 @@ describe('enforcer: all-or-nothing', () => {
 
     expect(a.allowed).toBe(false);
     expect(a.allowed ? null : a.budget).toBe('user-hour');
-    expect(view).toEqual([]);
+    // org-daily holds nothing; user-hour is listed for its refusal, with nothing spent.
+    expect(view.map((b) => [b.name, b.spent_usd, b.reserved_usd, b.stage])).toEqual([
+      ['user-hour', 0, 0, 'reject'],
+    ]);
   });
 
   it('never lets 100 concurrent requests reserve past the limit', async () => {

@@ -94,6 +94,31 @@ describe('enforcer: recent refusals in the budgets view', () => {
     });
   });
 
+  it('lists an instance whose first request alone was over its limit, with nothing spent', async () => {
+    const { enforcer, clock } = setup([orgDaily]);
+
+    // Nothing charged yet today, and $150 asked of a $100 budget: refused, nothing reserved.
+    const refused = await enforcer.admit({ dims: acme, costPico: usd('150'), tokens: 1 });
+    const [during] = await enforcer.budgetsView(clock.now());
+    clock.advance(60_000);
+    const later = await enforcer.budgetsView(clock.now());
+
+    expect(refused.allowed ? '' : refused.reason).toBe('budget_exceeded');
+    expect(during).toMatchObject({
+      name: 'org-daily',
+      scope: { org: 'acme' },
+      spent_usd: 0,
+      reserved_usd: 0,
+      utilization: 0,
+      stage: 'reject',
+      resets_at: '2026-05-11T00:00:00.000Z',
+      last_rejection_at: '2026-05-10T12:00:00.000Z',
+    });
+    expect(later.map((b) => [b.scope.org, b.stage, b.last_rejection_at])).toEqual([
+      ['acme', 'ok', '2026-05-10T12:00:00.000Z'],
+    ]);
+  });
+
   it('reports the latest refusal, and null for an instance that never refused', async () => {
     const { enforcer, clock } = setup([orgDaily]);
     await enforcer.seed(

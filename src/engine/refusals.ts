@@ -61,6 +61,13 @@ export class RefusalLog {
     return entry.atMs;
   }
 
+  /** The instances that refused a request in a period not yet over. */
+  instances(nowMs: number): string[] {
+    const live: string[] = [];
+    for (const [key, entry] of this.#entries) if (nowMs < entry.periodEndMs) live.push(key);
+    return live;
+  }
+
   /** Drops the instances whose period is over. */
   forgetEnded(nowMs: number): void {
     for (const [key, entry] of this.#entries) {

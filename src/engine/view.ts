@@ -57,6 +57,24 @@ function projectExhaustion(
  * Builds the view from a store snapshot, keeping only instances of the live period; `refusals`
  * gives each one's latest refusal at this gateway.
  */
+/**
+ * The store's instances, and those that only refused: an instance whose first request alone was
+ * over its limit reserved nothing, so the store never held it, but it is refusing requests.
+ */
+function withRefusedOnly(
+  snapshots: readonly InstanceSnapshot[],
+  refusals: RefusalLog | undefined,
+  nowMs: number,
+): readonly InstanceSnapshot[] {
+  if (refusals === undefined) return snapshots;
+  const held = new Set(snapshots.map((snapshot) => snapshot.key));
+  const refusedOnly = refusals
+    .instances(nowMs)
+    .filter((key) => !held.has(key))
+    .map((key) => ({ key, committed: 0n, reserved: 0n }));
+  return refusedOnly.length === 0 ? snapshots : [...snapshots, ...refusedOnly];
+}
+
 export function buildBudgetsView(
   snapshots: readonly InstanceSnapshot[],
   budgets: ReadonlyMap<string, PreparedBudget>,
@@ -64,7 +82,7 @@ export function buildBudgetsView(
   refusals?: RefusalLog,
 ): BudgetView[] {
   const out: BudgetView[] = [];
-  for (const snapshot of snapshots) {
+  for (const snapshot of withRefusedOnly(snapshots, refusals, nowMs)) {
     const parsed = parseBudgetKey(snapshot.key);
     const prepared = parsed === null ? undefined : budgets.get(parsed.name);
     if (parsed === null || prepared === undefined) continue;
