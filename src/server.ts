@@ -22,7 +22,7 @@ import { budgetThresholdAlert, createAlertDispatcher, resolveChannels } from './
 import { openCounterStore } from './store/open.js';
 import type { CounterStore } from './store/store.js';
 import { createGuards } from './guards/guards.js';
-import { createMetrics } from './metrics/metrics.js';
+import { createMetrics, exposition } from './metrics/metrics.js';
 import type { ProxyDeps } from './proxy/deps.js';
 import { sendError } from './proxy/error-response.js';
 import { handleMetered } from './proxy/metered.js';
@@ -386,7 +386,7 @@ async function sendMetrics(deps: ProxyDeps, res: ServerResponse): Promise<void> 
       utilization: b.utilization,
     })),
   });
-  const body = await deps.metrics.registry.metrics();
+  const body = await exposition(deps.metrics.registry);
   res.writeHead(200, {
     'content-type': deps.metrics.registry.contentType,
     'content-length': Buffer.byteLength(body),

@@ -1,6 +1,6 @@
-import { Histogram, Registry } from 'prom-client';
+import { Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { LATENCY_BUCKETS, summedHistogram } from './metrics.js';
+import { exposition, LATENCY_BUCKETS, summedHistogram } from './metrics.js';
 
 describe('summedHistogram', () => {
   it('exposes exactly what prom-client Histogram exposes for the same observations', async () => {
@@ -57,5 +57,18 @@ describe('summedHistogram', () => {
     summed.observe(['x'], 0.5);
     registry.resetMetrics();
     expect(await registry.metrics()).toBe('# HELP h h\n# TYPE h histogram\n');
+  });
+});
+
+describe('exposition', () => {
+  it("writes a value that is not a number as NaN, not prom-client's Nan", async () => {
+    const registry = new Registry();
+    new Gauge({ name: 'lag_mean_seconds', help: 'h', registers: [registry] }).set(NaN);
+    new Gauge({ name: 'Nan_count', help: 'h', registers: [registry] }).set(2);
+
+    const text = await exposition(registry);
+
+    expect(text).toContain('\nlag_mean_seconds NaN\n');
+    expect(text).toContain('\nNan_count 2\n');
   });
 });
