@@ -4,8 +4,8 @@ import { picoToNumber, type Pico } from '../money/money.js';
 
 /**
  * How often the event loop's delay is sampled, in ms. prom-client's default, 10 ms, wakes an
- * idle gateway 100 times a second; at 50 ms a stall still delays the next sample and is seen,
- * and the gateway used about 3% less CPU per request at 500 requests/s (BENCHMARKS.md).
+ * idle gateway 100 times a second; at 50 ms a stall still delays the next sample and is seen.
+ * At 500 requests/s the gateway used 0.97× the CPU per request (within the noise; BENCHMARKS.md).
  */
 const EVENT_LOOP_SAMPLE_MS = 50;
 
