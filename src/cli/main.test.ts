@@ -136,6 +136,27 @@ describe('spendgate: bad command lines', () => {
     ]);
   });
 
+  it('price: exit 3 for a model with no price, after saying so; 2 for cached past input', async () => {
+    const unpriced = await cli('price', 'no-such-model-7b', '--input', '10', '--config', MISSING);
+    const parts = await cli(
+      'price',
+      'gpt-4o',
+      '--input',
+      '10',
+      '--cached',
+      '8',
+      '--cache-write',
+      '3',
+    );
+
+    expect(unpriced.code).toBe(3);
+    expect(unpriced.out).toContain('no-such-model-7b');
+    expect(parts.code).toBe(2);
+    expect(parts.err.split('\n')[0]).toBe(
+      'error: --cached and --cache-write are parts of --input; their sum cannot exceed it',
+    );
+  });
+
   it('says a config file is missing and how to write one, exit 1', async () => {
     const result = await cli('report', '--config', MISSING);
 

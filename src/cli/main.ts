@@ -133,6 +133,11 @@ function price(configFile: string, { values, positionals }: ParsedArgs, io: CliI
   const [input, output, cached, cacheWrite] = ['input', 'output', 'cached', 'cache-write'].map(
     (name) => wholeNumber(values, name, 0),
   ) as [number, number, number, number];
+  if (cached + cacheWrite > input) {
+    throw new UsageError(
+      '--cached and --cache-write are parts of --input; their sum cannot exceed it',
+    );
+  }
   const provider = text(values, 'provider');
   return runPrice(configFile, { model, input, output, cached, cacheWrite, provider }, io.out);
 }

@@ -52,7 +52,7 @@ export const COMMANDS: Readonly<Record<string, CommandInfo>> = {
     ],
     about:
       'the resolved price entry and the cost of that usage (--input counts every prompt ' +
-      'token, the cached and cache-write ones included)',
+      'token, the cached and cache-write ones included); exit 3 when the model has no price',
     options: {
       ...COMMON,
       input: { type: 'string' },

@@ -4,6 +4,12 @@ import { computeCost, createPricer } from '../../pricing/index.js';
 import { emptyUsage } from '../../providers/types.js';
 import { formatPrice } from './price.js';
 
+/**
+ * The exit code when the model has no price: apart from 1 (the command failed) and 2 (a usage
+ * mistake), so a script can tell "not priced" from "asked wrongly".
+ */
+export const EXIT_NO_PRICE = 3;
+
 export type PriceArgs = {
   model: string;
   input: number;
@@ -16,7 +22,8 @@ export type PriceArgs = {
 /**
  * `spendgate price <model>`: the resolved entry and the cost of the given usage, with the
  * config's overrides when the config file exists. `--input` counts every prompt token,
- * including the `--cached` and `--cache-write` parts, as the ledger does.
+ * including the `--cached` and `--cache-write` parts, as the ledger does (the caller checks
+ * that they fit in it).
  */
 export function runPrice(configFile: string, args: PriceArgs, out: (line: string) => void): number {
   const pricing = existsSync(configFile) ? loadConfigFile(configFile).raw.pricing : undefined;
@@ -29,12 +36,7 @@ export function runPrice(configFile: string, args: PriceArgs, out: (line: string
     cacheWriteTokens: args.cacheWrite,
     outputTokens: args.output,
   };
-  if (args.cached + args.cacheWrite > args.input) {
-    out('--cached and --cache-write are parts of --input; their sum cannot exceed it');
-    return 1;
-  }
-
   const cost = resolution.rates ? computeCost(usage, resolution.rates) : null;
   out(formatPrice(resolution, usage, cost));
-  return resolution.rates ? 0 : 2;
+  return resolution.rates ? 0 : EXIT_NO_PRICE;
 }
