@@ -54,10 +54,6 @@ function projectExhaustion(
 }
 
 /**
- * Builds the view from a store snapshot, keeping only instances of the live period; `refusals`
- * gives each one's latest refusal at this gateway.
- */
-/**
  * The store's instances, and those that only refused: an instance whose first request alone was
  * over its limit reserved nothing, so the store never held it, but it is refusing requests.
  */
@@ -75,6 +71,10 @@ function withRefusedOnly(
   return refusedOnly.length === 0 ? snapshots : [...snapshots, ...refusedOnly];
 }
 
+/**
+ * Builds the view from a store snapshot, keeping only instances of the live period; `refusals`
+ * gives each one's latest refusal at this gateway.
+ */
 export function buildBudgetsView(
   snapshots: readonly InstanceSnapshot[],
   budgets: ReadonlyMap<string, PreparedBudget>,

@@ -2,13 +2,6 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import type { LedgerRow } from '../ledger/row.js';
 import { picoToNumber, type Pico } from '../money/money.js';
 
-/**
- * How often the event loop's delay is sampled, in ms. prom-client's default, 10 ms, wakes an
- * idle gateway 100 times a second; at 50 ms a stall still delays the next sample and is seen.
- * At 500 requests/s the gateway used 0.97× the CPU per request (within the noise; BENCHMARKS.md).
- */
-const EVENT_LOOP_SAMPLE_MS = 50;
-
 /** Upper bounds of the request duration histogram, in seconds. */
 export const LATENCY_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
@@ -45,7 +38,6 @@ export type GatewayMetrics = {
   }): void;
 };
 
-/** Builds the registry with every metric the metrics reference lists. */
 /**
  * The registry's exposition text. prom-client prints a value that is not a number as `Nan`
  * (the event loop's mean delay before its first sample, for one); Prometheus reads it in any
@@ -55,17 +47,16 @@ export async function exposition(registry: Registry): Promise<string> {
   return (await registry.metrics()).replace(/ Nan$/gm, ' NaN');
 }
 
+/** Builds the registry with every metric the metrics reference lists. */
 export function createMetrics(
   opts: { labelLimit?: number; defaultMetrics?: boolean } = {},
 ): GatewayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false)
     // prom-client's own names start with `process_` or `nodejs_`: the prefix is only ours.
-    collectDefaultMetrics({
-      register: registry,
-      prefix: 'spendgate_',
-      eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
-    });
+    // The event loop is sampled at prom-client's default, every 10 ms: its lag gauges include
+    // the sampling interval, so a coarser one would move them (50 ms put every one near 0.05).
+    collectDefaultMetrics({ register: registry, prefix: 'spendgate_' });
   const limit = opts.labelLimit ?? DEFAULT_LABEL_LIMIT;
   const org = new BoundedLabel(limit);
   const model = new BoundedLabel(limit);
