@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { baseModelName, encodingForModel, loadEncoding } from './encodings.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { baseModelName, encodingForModel, loadEncoding, readRanks } from './encodings.js';
 
 describe('encodings: which tokenizer a model uses', () => {
   it.each([
@@ -124,5 +127,35 @@ describe('encodings: the rank tables the build writes', () => {
         );
       }
     }
+  });
+});
+
+describe('encodings: a damaged rank table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spendgate-ranks-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (text: string): URL => {
+    const file = join(dir, 'o200k_base.json');
+    writeFileSync(file, text);
+    return pathToFileURL(file);
+  };
+
+  it('stops with the file and what to do when it does not parse', () => {
+    const file = write('["!", "\\"", "#');
+
+    expect(() => readRanks('o200k_base', file)).toThrow(
+      new RegExp(
+        `^the token rank table ${join(dir, 'o200k_base.json')} is damaged \\(.+\\); ` +
+          'run `npm run build` to write it again$',
+      ),
+    );
+  });
+
+  it('stops when it parses but is not that table', () => {
+    expect(() => readRanks('o200k_base', write('[]'))).toThrow(
+      '(0 entries, where o200k_base has 199998)',
+    );
+    expect(() => readRanks('o200k_base', write('{"a": 1}'))).toThrow(
+      '(not a list, where o200k_base has 199998)',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
 
 /** The OpenAI BPE encodings Spendgate counts exactly. */
@@ -79,11 +80,35 @@ const MODULES: Record<EncodingName, string> = {
   cl100k_base: 'gpt-tokenizer/encoding/cl100k_base',
 };
 
+// Entries in each table: a file that parses but holds another number is not that table.
+const RANK_COUNTS: Record<EncodingName, number> = { o200k_base: 199_998, cl100k_base: 100_256 };
+
 function encodingModule(name: EncodingName): EncodingModule {
   const file = new URL(`${name}.json`, RANKS_DIR);
   if (!existsSync(file)) return requireCjs(MODULES[name]) as EncodingModule;
-  const ranks = JSON.parse(readFileSync(file, 'utf8')) as (string | number[])[];
-  return GptEncoding.getEncodingApi(name, () => ranks);
+  return GptEncoding.getEncodingApi(name, () => readRanks(name, file));
+}
+
+/** A rank table the build wrote; a damaged one stops the start with what to do about it. */
+export function readRanks(name: EncodingName, file: URL): (string | number[])[] {
+  let ranks: unknown;
+  try {
+    ranks = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw damaged(file, (err as Error).message);
+  }
+  if (!Array.isArray(ranks) || ranks.length !== RANK_COUNTS[name]) {
+    const held = Array.isArray(ranks) ? `${ranks.length} entries` : 'not a list';
+    throw damaged(file, `${held}, where ${name} has ${RANK_COUNTS[name]}`);
+  }
+  return ranks as (string | number[])[];
+}
+
+function damaged(file: URL, why: string): Error {
+  return new Error(
+    `the token rank table ${fileURLToPath(file)} is damaged (${why}); ` +
+      'run `npm run build` to write it again',
+  );
 }
 
 const loaded = new Map<EncodingName, RawCounter>();
