@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { relayGateway, sseEvent } from '../support/relay.js';
+import { relayGateway, repeatedDeltaStream, sseEvent } from '../support/relay.js';
 import { costUsd, rowOf } from '../support/ledger.js';
 import { chatChunks, chatUsage } from '../support/wire.js';
 
@@ -66,16 +66,14 @@ describe('relaySse: a client that leaves mid-stream', () => {
 describe('relaySse: a slow client on a stream its budget cuts', () => {
   it('ends with the clean cut ending, and the row matches the usage the client was told', async () => {
     const delta = ' word'.repeat(40); // 40 tokens
-    const events = chatChunks(
-      'gpt-4o',
-      Array.from({ length: 2_000 }, () => delta),
-      chatUsage(9, 80_000),
-    ).map(sseEvent);
-    events.push('data: [DONE]\n\n');
+    const { events, reads } = repeatedDeltaStream({
+      count: 2_000,
+      delta,
+      usage: chatUsage(9, 80_000),
+      perRead: 20,
+    });
     const all = events.join('');
-    const chunks: string[] = [];
-    for (let i = 0; i < events.length; i += 20) chunks.push(events.slice(i, i + 20).join(''));
-    env.upstream.reply('/slowcut/chat/completions', { kind: 'sse', chunks, gapMs: 1 });
+    env.upstream.reply('/slowcut/chat/completions', { kind: 'sse', chunks: reads, gapMs: 1 });
 
     const { id, text } = await new Promise<{ id: string; text: string }>((resolve, reject) => {
       const req = request(

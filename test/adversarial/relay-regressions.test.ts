@@ -1,6 +1,6 @@
 // Copy into test/adversarial/ to run: `npx vitest run test/adversarial/relay-bugs-found.test.ts`.
 import { describe, expect, it } from 'vitest';
-import { relayGateway, sseEvent } from '../support/relay.js';
+import { relayGateway, repeatedDeltaStream, sseEvent } from '../support/relay.js';
 import { rowOf } from '../support/ledger.js';
 import { chatChunks, chatUsage } from '../support/wire.js';
 
@@ -35,15 +35,13 @@ describe('a stream a budget can cut, read by a fast client in large reads', () =
   // fire before that settles: the relay must not then wait for it.
   it('a fast client gets the cut ending and the row is written', async () => {
     const delta = ' word'.repeat(40); // 40 tokens per event
-    const events = chatChunks(
-      'gpt-4o',
-      Array.from({ length: 20_000 }, () => delta),
-      chatUsage(9, 800_000),
-    ).map(sseEvent);
-    events.push('data: [DONE]\n\n');
-    const chunks: string[] = [];
-    for (let i = 0; i < events.length; i += 100) chunks.push(events.slice(i, i + 100).join(''));
-    env.upstream.reply('/stall/chat/completions', { kind: 'sse', chunks, gapMs: 1 });
+    const { events, reads } = repeatedDeltaStream({
+      count: 20_000,
+      delta,
+      usage: chatUsage(9, 800_000),
+      perRead: 100,
+    });
+    env.upstream.reply('/stall/chat/completions', { kind: 'sse', chunks: reads, gapMs: 1 });
 
     const got = await chat('stall', { 'x-org-id': 'cut' });
     expect(got.status).toBe(200);

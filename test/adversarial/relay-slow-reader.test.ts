@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { relayGateway, sseEvent } from '../support/relay.js';
+import { relayGateway, repeatedDeltaStream } from '../support/relay.js';
 import { costUsd, rowOf } from '../support/ledger.js';
-import { chatChunks, chatUsage } from '../support/wire.js';
+import { chatUsage } from '../support/wire.js';
 
 // A client that stops reading a long stream for longer than the upstream timeout: the relay
 // pauses the upstream body (back-pressure), and that pause is the client's, not an upstream gap,
@@ -12,15 +12,13 @@ const env = relayGateway({ timeout: '1s' });
 describe('relaySse: a reader slower than the upstream timeout', () => {
   it('completes the stream after a 2.5 s stall in reading, with the provider usage', async () => {
     const delta = ' word'.repeat(1_000);
-    const events = chatChunks(
-      'gpt-4o',
-      Array.from({ length: 2_000 }, () => delta),
-      chatUsage(9, 2_000_000),
-    ).map(sseEvent);
-    events.push('data: [DONE]\n\n');
-    const chunks: string[] = [];
-    for (let i = 0; i < events.length; i += 50) chunks.push(events.slice(i, i + 50).join(''));
-    env.upstream.reply('/stall/chat/completions', { kind: 'sse', chunks, gapMs: 1 });
+    const { events, reads } = repeatedDeltaStream({
+      count: 2_000,
+      delta,
+      usage: chatUsage(9, 2_000_000),
+      perRead: 50,
+    });
+    env.upstream.reply('/stall/chat/completions', { kind: 'sse', chunks: reads, gapMs: 1 });
 
     const got = await new Promise<{ id: string; text: string }>((resolve, reject) => {
       const req = request(

@@ -1,4 +1,5 @@
 import { gatewayOverMock, type GatewayOverMock } from './gateway.js';
+import { chatChunks } from './wire.js';
 
 /** One SSE event whose data is `payload` as JSON. */
 export const sseEvent = (payload: unknown): string => `data: ${JSON.stringify(payload)}\n\n`;
@@ -50,4 +51,24 @@ export function postStream(
       ...(opts.includeUsage ? { stream_options: { include_usage: true } } : {}),
     }),
   });
+}
+
+/**
+ * A long gpt-4o stream as its upstream sends it: `count` events that each carry `delta`, the
+ * `usage` chunk and `[DONE]` (`events`), written `perRead` events to a read (`reads`).
+ */
+export function repeatedDeltaStream(opts: {
+  count: number;
+  delta: string;
+  usage: Record<string, unknown>;
+  perRead: number;
+}): { events: string[]; reads: string[] } {
+  const deltas = Array.from({ length: opts.count }, () => opts.delta);
+  const events = chatChunks('gpt-4o', deltas, opts.usage).map(sseEvent);
+  events.push('data: [DONE]\n\n');
+  const reads: string[] = [];
+  for (let i = 0; i < events.length; i += opts.perRead) {
+    reads.push(events.slice(i, i + opts.perRead).join(''));
+  }
+  return { events, reads };
 }
