@@ -64,11 +64,12 @@ describe('exposition', () => {
   it("writes a value that is not a number as NaN, not prom-client's Nan", async () => {
     const registry = new Registry();
     new Gauge({ name: 'lag_mean_seconds', help: 'h', registers: [registry] }).set(NaN);
-    new Gauge({ name: 'Nan_count', help: 'h', registers: [registry] }).set(2);
+    new Gauge({ name: 'Nan_count', help: 'counts of Nan', registers: [registry] }).set(2);
 
     const text = await exposition(registry);
 
     expect(text).toContain('\nlag_mean_seconds NaN\n');
     expect(text).toContain('\nNan_count 2\n');
+    expect(text).toContain('# HELP Nan_count counts of Nan\n');
   });
 });

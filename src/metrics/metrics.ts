@@ -44,7 +44,8 @@ export type GatewayMetrics = {
  * case, stricter parsers only as `NaN`, which is what is sent.
  */
 export async function exposition(registry: Registry): Promise<string> {
-  return (await registry.metrics()).replace(/ Nan$/gm, ' NaN');
+  // Sample lines only: a HELP text that happens to end in the word is left as written.
+  return (await registry.metrics()).replace(/^([^#\n].*) Nan$/gm, '$1 NaN');
 }
 
 /** Builds the registry with every metric the metrics reference lists. */
