@@ -24,6 +24,8 @@ export type StreamCut = {
  * event never holds it back. A stream that ends (whole, truncated or cut) ends the response
  * too; one that fails rejects with what the upstream body failed with (reset, timeout, abort
  * when the client left) or what the budget check failed with, and leaves the response open.
+ * The blocks of one read, and the end, go out in one socket write without corking here: a
+ * response's first write in a turn corks its socket until the next tick (Node's http does).
  */
 export function relaySse(
   body: UpstreamCall,
@@ -57,7 +59,6 @@ export function relaySse(
       res.write(cut!.ending(meter));
       finish('cut');
     };
-    const corkTurn = tickCork(res);
     // After a read's blocks went out and the budget had its say: the client's pace. The answer
     // may have drained while the budget was asked, so whether to wait is read now.
     const goOn = (): void => void drained(res).then(() => body.resume());
@@ -71,7 +72,6 @@ export function relaySse(
 
           let hidden: SseBlock[] | null = null;
           for (const block of blocks) if (!meter.onBlock(block)) (hidden ??= []).push(block);
-          corkTurn();
           let flowing = true;
           if (hidden === null && startsBlock && parser.atBoundary()) {
             // The read is exactly these whole blocks, all passed on: one write of its bytes.
@@ -136,10 +136,8 @@ export function relaySse(
  */
 export function relayBody(body: UpstreamCall, res: ServerResponse): Promise<void> {
   return new Promise((resolve, reject) => {
-    const corkTurn = tickCork(res);
     body.pipe({
       onData(chunk) {
-        corkTurn();
         if (res.write(chunk)) return true;
         void drained(res).then(() => body.resume());
         return false;
@@ -148,25 +146,6 @@ export function relayBody(body: UpstreamCall, res: ServerResponse): Promise<void
       onError: reject,
     });
   });
-}
-
-/**
- * Holds a response's writes until the current turn's JavaScript is done: the upstream chunks
- * that one socket read delivers (often several small SSE events) then go to the client in one
- * write. Each call corks the response unless it is already corked for this turn.
- */
-function tickCork(res: ServerResponse): () => void {
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    res.uncork();
-  };
-  return () => {
-    if (corked) return;
-    corked = true;
-    res.cork();
-    process.nextTick(uncork);
-  };
 }
 
 function asError(err: unknown): Error {
