@@ -64,6 +64,8 @@ export type SpendBucketRow = {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  /** Requests whose model had no price: their cost is unknown and not in `costPico`. */
+  unpricedRequests: number;
 };
 
 /** What one row contributes to budgets: its dimensions, cost and admission time. */
@@ -91,6 +93,8 @@ export type SpendGroup = {
   requests: number;
   inputTokens: number;
   outputTokens: number;
+  /** Requests whose model had no price: their cost is unknown and not in `costPico`. */
+  unpricedRequests: number;
 };
 
 /** Kill switches are kept with the ledger so they survive a restart. */

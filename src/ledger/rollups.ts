@@ -39,14 +39,23 @@ export const ROLLUPS: readonly Rollup[] = [
   { table: 'spend_hourly', grainMs: HOUR_MS, columns: ALL_COLUMNS },
 ];
 
-/** The summed columns of every rollup, in this order. */
-export const SUMS = [
+/**
+ * The summed columns the rollups were created with. Released migrations build their tables
+ * from this list, so it never changes: a new sum is added by a migration of its own.
+ */
+export const FIRST_SUMS = [
   'cost_pico',
   'requests',
   'input_tokens',
   'output_tokens',
   'cached_input_tokens',
 ] as const;
+
+/**
+ * The summed columns of every rollup, in this order. `unpriced_requests` counts rows whose cost
+ * is unknown (a model with no price), so a spend total that leaves them out says so.
+ */
+export const SUMS = [...FIRST_SUMS, 'unpriced_requests'] as const;
 
 type Dimension = (row: LedgerRow, tags: string) => string;
 
@@ -73,6 +82,7 @@ export type Delta = {
   input: number;
   output: number;
   cached: number;
+  unpriced: number;
 };
 
 type Pending = {
@@ -108,6 +118,7 @@ export class RollupDeltas {
   add(row: LedgerRow, tags: string): void {
     const ts = row.timestampMs;
     const cost = row.costPico ?? 0n;
+    const unpriced = row.costPico === null ? 1 : 0;
     // The group key is the slice start and the dimension values, NUL-separated; the values'
     // part is built once for rollups that keep the same columns (the two org rollups).
     let keptDims: readonly Dimension[] | null = null;
@@ -127,6 +138,7 @@ export class RollupDeltas {
         delta.input += row.inputTokens;
         delta.output += row.outputTokens;
         delta.cached += row.cachedInputTokens;
+        delta.unpriced += unpriced;
       } else {
         deltas.set(key, {
           values: [bucketMs, ...dims.map((dim) => dim(row, tags))],
@@ -135,6 +147,7 @@ export class RollupDeltas {
           input: row.inputTokens,
           output: row.outputTokens,
           cached: row.cachedInputTokens,
+          unpriced,
         });
       }
     }

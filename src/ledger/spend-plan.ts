@@ -88,8 +88,25 @@ function neededColumns(query: SpendQuery): string[] {
 }
 
 /**
+ * The sums a spend query selects, named as {@link SpendRecord} reads them: from the raw rows
+ * (`raw`) or from a rollup's sums. The SQL is the same in SQLite and PostgreSQL.
+ */
+export function sumSelects(raw: boolean): string[] {
+  return [
+    raw ? 'SUM(COALESCE(cost_pico, 0)) AS cost' : 'SUM(cost_pico) AS cost',
+    raw ? 'COUNT(*) AS n' : 'SUM(requests) AS n',
+    'SUM(input_tokens) AS input',
+    'SUM(output_tokens) AS output',
+    'SUM(cached_input_tokens) AS cached',
+    raw
+      ? 'SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END) AS unpriced'
+      : 'SUM(unpriced_requests) AS unpriced',
+  ];
+}
+
+/**
  * A record a spend query's SQL returns: `b` (the slice), `g0`… (group values), and the sums
- * `cost`, `n`, `input`, `output`, `cached` as bigint, number or decimal text.
+ * `cost`, `n`, `input`, `output`, `cached`, `unpriced` as bigint, number or decimal text.
  */
 export type SpendRecord = Record<string, unknown>;
 
@@ -115,6 +132,7 @@ export function toSpendRow(r: SpendRecord, groupBy: readonly GroupKey[]): SpendB
     inputTokens: count(r.input),
     outputTokens: count(r.output),
     cachedInputTokens: count(r.cached),
+    unpricedRequests: count(r.unpriced),
   };
 }
 
@@ -150,6 +168,7 @@ export function regroup(
     into.inputTokens += count(record.input);
     into.outputTokens += count(record.output);
     into.cachedInputTokens += count(record.cached);
+    into.unpricedRequests += count(record.unpriced);
   }
   return [...merged.values()];
 }

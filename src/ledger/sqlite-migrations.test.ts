@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventType, GatewayEvent } from '../events/event.js';
 import { silentLogger } from '../log/logger.js';
-import { openSqliteLedger } from './sqlite.js';
-import { eventQuery } from './sqlite-events.js';
+import { MIGRATIONS, openSqliteLedger } from './sqlite.js';
+import { EVENT_TYPE_INDEX_MIGRATION, eventQuery } from './sqlite-events.js';
 
 let dir: string;
 let path: string;
@@ -38,12 +38,13 @@ describe('sqlite ledger: the events-by-type index migration', () => {
   it('applies to a ledger of the previous version and the type query uses it', async () => {
     const first = openSqliteLedger({ path, logger: silentLogger() });
     const latest = Math.max(...versionsOf(first.db));
+    const version = MIGRATIONS.indexOf(EVENT_TYPE_INDEX_MIGRATION) + 1;
     const types: EventType[] = ['rejection', 'warning', 'throttle', 'anomaly'];
     for (let i = 1; i <= 400; i++) first.events.append(event(i, types[i % 4] as EventType));
     await first.flush();
-    // Back to the version before this migration, as a ledger written by the previous release.
+    // Without this migration, as a ledger written by the release before it.
     first.db.exec(
-      `DROP INDEX events_type_ts; DELETE FROM schema_migrations WHERE version = ${latest}`,
+      `DROP INDEX events_type_ts; DELETE FROM schema_migrations WHERE version = ${version}`,
     );
     expect(planOf(first.db)).not.toContain('events_type_ts');
     await first.close();

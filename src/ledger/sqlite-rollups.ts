@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { LedgerRow } from './row.js';
-import { ROLLUPS, RollupDeltas, SUMS, type Rollup } from './rollups.js';
+import { FIRST_SUMS, ROLLUPS, RollupDeltas, SUMS, type Rollup } from './rollups.js';
 
 export { ROLLUPS, type Rollup };
 
@@ -15,7 +15,7 @@ function rollupMigration(rollup: Rollup): string {
   return `CREATE TABLE ${table} (
       bucket_ms INTEGER NOT NULL,
       ${columns.map((c) => `${c} TEXT NOT NULL`).join(', ')},
-      ${SUMS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+      ${FIRST_SUMS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
       PRIMARY KEY (bucket_ms, ${columns.join(', ')})
     ) STRICT, WITHOUT ROWID;
     INSERT INTO ${table}
@@ -28,6 +28,25 @@ function rollupMigration(rollup: Rollup): string {
 /** Migrations that add the rollups to a ledger, built from its raw rows. */
 export const ROLLUP_MIGRATIONS: string[] = ROLLUPS.map(rollupMigration);
 
+/**
+ * Adds `unpriced_requests` to a rollup and counts the unpriced rows already in the ledger into
+ * it, group by group (a group the raw rows have is in the rollup: both were written together).
+ */
+function unpricedMigration(rollup: Rollup): string {
+  const { table, grainMs, columns } = rollup;
+  const dims = columns.map(rawExpression);
+  const matches = columns.map((c, i) => `${table}.${c} = u.d${i}`);
+  return `ALTER TABLE ${table} ADD COLUMN unpriced_requests INTEGER NOT NULL DEFAULT 0;
+    UPDATE ${table} SET unpriced_requests = u.n
+      FROM (SELECT (ts / ${grainMs}) * ${grainMs} AS b,
+              ${dims.map((d, i) => `${d} AS d${i}`).join(', ')}, COUNT(*) AS n
+            FROM requests WHERE cost_pico IS NULL GROUP BY 1, ${dims.join(', ')}) AS u
+      WHERE ${table}.bucket_ms = u.b AND ${matches.join(' AND ')};`;
+}
+
+/** The migration that gives every rollup its count of unpriced requests. */
+export const UNPRICED_MIGRATION: string = ROLLUPS.map(unpricedMigration).join('\n');
+
 function upsertSql(rollup: Rollup): string {
   const { table, columns } = rollup;
   // Positional parameters: the bucket, the dimensions in `columns` order, then `SUMS`.
@@ -39,7 +58,8 @@ function upsertSql(rollup: Rollup): string {
       requests = requests + excluded.requests,
       input_tokens = input_tokens + excluded.input_tokens,
       output_tokens = output_tokens + excluded.output_tokens,
-      cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens`;
+      cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+      unpriced_requests = unpriced_requests + excluded.unpriced_requests`;
 }
 
 /** Adds newly written rows to every rollup; call inside the transaction that wrote them. */
@@ -67,7 +87,7 @@ export class RollupWriter {
     for (const { rollup, deltas } of this.deltas.entries()) {
       const upsert = this.upserts.get(rollup.table) as Database.Statement;
       for (const d of deltas) {
-        upsert.run(...d.values, d.cost, d.requests, d.input, d.output, d.cached);
+        upsert.run(...d.values, d.cost, d.requests, d.input, d.output, d.cached, d.unpriced);
       }
     }
     this.deltas.clear();

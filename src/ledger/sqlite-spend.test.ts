@@ -6,7 +6,7 @@ import { silentLogger } from '../log/logger.js';
 import type { SpendQuery } from './ledger.js';
 import type { LedgerRow } from './row.js';
 import { MIGRATIONS, openSqliteLedger, type SqliteLedger } from './sqlite.js';
-import { ROLLUP_MIGRATIONS } from './sqlite-rollups.js';
+import { ROLLUP_MIGRATIONS, UNPRICED_MIGRATION } from './sqlite-rollups.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
 import { canonical, D, expected, generate, START } from '../../test/support/spend-fixture.js';
 
@@ -59,7 +59,11 @@ describe('spend query: rollups stay with the raw rows', () => {
     const before = openSqliteLedger({ path, logger: silentLogger() });
     for (const row of rows.slice(0, 500)) before.append(row);
     await before.flush();
-    const versions = ROLLUP_MIGRATIONS.map((sql) => MIGRATIONS.indexOf(sql) + 1);
+    // The rollups as a release before them had none: the later migration that adds their
+    // unpriced count goes too.
+    const versions = [...ROLLUP_MIGRATIONS, UNPRICED_MIGRATION].map(
+      (sql) => MIGRATIONS.indexOf(sql) + 1,
+    );
     before.db.exec(
       `DELETE FROM schema_migrations WHERE version IN (${versions.join(', ')});
        DROP TABLE spend_daily_org; DROP TABLE spend_hourly_org; DROP TABLE spend_hourly;`,
@@ -70,6 +74,43 @@ describe('spend query: rollups stay with the raw rows', () => {
     const q: SpendQuery = { groupBy: ['team', 'key'], granularity: 'day', filter: {} };
 
     expect(canonical(await after.querySpend(q))).toEqual(expected(rows.slice(0, 500), q));
+    await after.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('spend query: unpriced requests', () => {
+  it('counts the unpriced rows already in the ledger when the rollups gain the column', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spendgate-unpriced-'));
+    const path = join(dir, 'ledger.db');
+    const written = rows.slice(0, 800);
+    const before = openSqliteLedger({ path, logger: silentLogger() });
+    for (const row of written) before.append(row);
+    await before.flush();
+    // Back to the release before the column: the rollups without it, the migration not applied.
+    before.db.exec(
+      `ALTER TABLE spend_daily_org DROP COLUMN unpriced_requests;
+       ALTER TABLE spend_hourly_org DROP COLUMN unpriced_requests;
+       ALTER TABLE spend_hourly DROP COLUMN unpriced_requests;
+       DELETE FROM schema_migrations WHERE version = ${MIGRATIONS.indexOf(UNPRICED_MIGRATION) + 1}`,
+    );
+    await before.close();
+
+    const after = openSqliteLedger({ path, logger: silentLogger() });
+    const byOrg: SpendQuery = { groupBy: ['org', 'model'], filter: {} };
+    const byTeamDay: SpendQuery = { groupBy: ['team', 'key'], granularity: 'day', filter: {} };
+    const unpriced = written.filter((r) => r.costPico === null).length;
+
+    expect(unpriced).toBeGreaterThan(20);
+    expect(canonical(await after.querySpend(byOrg))).toEqual(expected(written, byOrg));
+    expect(canonical(await after.querySpend(byTeamDay))).toEqual(expected(written, byTeamDay));
+    const total = await after.querySpend({ groupBy: [], filter: {} });
+    expect(total.map((r) => r.unpricedRequests)).toEqual([unpriced]);
+    // Rows written after the migration add to the same count.
+    after.append({ ...(written[0] as LedgerRow), requestId: 'unpriced-after', costPico: null });
+    await after.flush();
+    const again = await after.querySpend({ groupBy: [], filter: {} });
+    expect(again.map((r) => r.unpricedRequests)).toEqual([unpriced + 1]);
     await after.close();
     rmSync(dir, { recursive: true, force: true });
   });

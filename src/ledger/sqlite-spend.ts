@@ -6,6 +6,7 @@ import {
   needsBounds,
   planSpend,
   spendRows,
+  sumSelects,
   type Bounds,
   type Range,
   type SpendPlan,
@@ -81,13 +82,7 @@ function spendSql(
       select.push(`${key} AS g${i}`);
     }
   });
-  select.push(
-    raw ? 'SUM(COALESCE(cost_pico, 0)) AS cost' : 'SUM(cost_pico) AS cost',
-    raw ? 'COUNT(*) AS n' : 'SUM(requests) AS n',
-    'SUM(input_tokens) AS input',
-    'SUM(output_tokens) AS output',
-    'SUM(cached_input_tokens) AS cached',
-  );
+  select.push(...sumSelects(raw));
 
   const where: string[] = [];
   for (const name of FILTER_COLUMNS) {

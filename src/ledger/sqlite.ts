@@ -29,7 +29,7 @@ import {
   type RowRecord,
 } from './sqlite-record.js';
 import { isRowRefusal, rejectedFileOf, setAside } from './sqlite-refusals.js';
-import { ROLLUP_MIGRATIONS, RollupWriter } from './sqlite-rollups.js';
+import { ROLLUP_MIGRATIONS, RollupWriter, UNPRICED_MIGRATION } from './sqlite-rollups.js';
 import type { LedgerItem } from './postgres/spool.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
 import { decodeCursor, encodeCursor, spendRowOf } from './pages.js';
@@ -57,6 +57,7 @@ export const MIGRATIONS: readonly string[] = [
   ...ROLLUP_MIGRATIONS,
   // Versions are positions in this list: a new migration goes at the end, never between.
   EVENT_TYPE_INDEX_MIGRATION,
+  UNPRICED_MIGRATION,
 ];
 
 export type SqliteLedgerOptions = {
@@ -293,6 +294,7 @@ export class SqliteLedger implements Ledger {
       'COUNT(*) AS n',
       'SUM(input_tokens) AS input',
       'SUM(output_tokens) AS output',
+      'SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END) AS unpriced',
     ].join(', ')}
       FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => `g${i}`).join(', ')}` : ''}`;
@@ -309,6 +311,7 @@ export class SqliteLedger implements Ledger {
       requests: Number(r.n),
       inputTokens: Number(r.input ?? 0),
       outputTokens: Number(r.output ?? 0),
+      unpricedRequests: Number(r.unpriced ?? 0),
     }));
   }
 

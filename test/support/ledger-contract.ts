@@ -226,7 +226,7 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
   });
 
   describe(`${name} ledger: spend sums`, () => {
-    it('groups exact spend by dimensions and tags, and skips unpriced rows', async () => {
+    it('groups exact spend by dimensions and tags, and counts unpriced rows apart', async () => {
       await fresh(async (ledger) => {
         ledger.append(row('a', 1000, { org: 'acme', costPico: 1n }));
         ledger.append(row('b', 2000, { org: 'acme', costPico: 2n, tags: { app: 'y' } }));
@@ -242,14 +242,30 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
             JSON.stringify(x.values) < JSON.stringify(y.values) ? -1 : 1,
           );
         expect(sort(byOrg)).toEqual([
-          { values: { org: 'acme' }, costPico: 3n, requests: 2, inputTokens: 20, outputTokens: 10 },
-          { values: { org: 'beta' }, costPico: 0n, requests: 1, inputTokens: 10, outputTokens: 5 },
+          {
+            values: { org: 'acme' },
+            costPico: 3n,
+            requests: 2,
+            inputTokens: 20,
+            outputTokens: 10,
+            unpricedRequests: 0,
+          },
+          {
+            values: { org: 'beta' },
+            costPico: 0n,
+            requests: 1,
+            inputTokens: 10,
+            outputTokens: 5,
+            unpricedRequests: 1,
+          },
         ]);
         expect(sort(byTag).map((g) => [g.values['tag:app'], g.costPico])).toEqual([
           ['x', 1n],
           ['y', 2n],
         ]);
-        expect(since[0]?.costPico).toBe(2n);
+        expect(since.map((g) => [g.costPico, g.requests, g.unpricedRequests])).toEqual([
+          [2n, 2, 1],
+        ]);
       });
     });
   });

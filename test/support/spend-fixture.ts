@@ -128,8 +128,10 @@ export function expected(rows: LedgerRow[], q: SpendQuery): SpendBucketRow[] {
       inputTokens: 0,
       outputTokens: 0,
       cachedInputTokens: 0,
+      unpricedRequests: 0,
     };
     group.costPico += row.costPico ?? 0n;
+    if (row.costPico === null) group.unpricedRequests += 1;
     group.requests += 1;
     group.inputTokens += row.inputTokens;
     group.outputTokens += row.outputTokens;

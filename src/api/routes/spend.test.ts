@@ -9,7 +9,13 @@ import { getSpend } from './spend.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
-function row(id: string, org: string, model: string, costPico: bigint, atMs: number): LedgerRow {
+function row(
+  id: string,
+  org: string,
+  model: string,
+  costPico: bigint | null,
+  atMs: number,
+): LedgerRow {
   return {
     requestId: id,
     timestampMs: atMs,
@@ -51,6 +57,8 @@ beforeAll(async () => {
   ledger.append(row('a2', 'acme', 'gpt-4o', 25_000_000n, T0 + 7_200_000));
   ledger.append(row('a3', 'acme', 'gpt-4o-mini', 1n, T0 + 3_600_000));
   ledger.append(row('b1', 'beta', 'gpt-4o', 900_000_000_000n, T0 + 10_000));
+  // A model with no price: its cost is unknown, so it adds to the requests, not to the cost.
+  ledger.append(row('a4', 'acme', 'my-llama', null, T0 + 20_000));
   await ledger.flush();
 });
 
@@ -90,6 +98,7 @@ describe('GET /spend', () => {
         input_tokens: 100,
         output_tokens: 20,
         cached_input_tokens: 10,
+        unpriced_requests: 0,
       },
       {
         org: 'acme',
@@ -99,6 +108,7 @@ describe('GET /spend', () => {
         input_tokens: 200,
         output_tokens: 40,
         cached_input_tokens: 20,
+        unpriced_requests: 0,
       },
       {
         org: 'acme',
@@ -108,6 +118,17 @@ describe('GET /spend', () => {
         input_tokens: 100,
         output_tokens: 20,
         cached_input_tokens: 10,
+        unpriced_requests: 0,
+      },
+      {
+        org: 'acme',
+        model: 'my-llama',
+        cost_usd: 0,
+        requests: 1,
+        input_tokens: 100,
+        output_tokens: 20,
+        cached_input_tokens: 10,
+        unpriced_requests: 1,
       },
     ]);
   });
@@ -132,7 +153,12 @@ describe('GET /spend', () => {
     );
 
     expect(body.data).toEqual([
-      expect.objectContaining({ org: 'acme', bucket: '2026-02-28T18:30:00.000Z', requests: 3 }),
+      expect.objectContaining({
+        org: 'acme',
+        bucket: '2026-02-28T18:30:00.000Z',
+        requests: 4,
+        unpriced_requests: 1,
+      }),
     ]);
   });
 
@@ -157,7 +183,7 @@ describe('GET /spend: scoped tokens', () => {
     const acme = { org: 'acme' };
 
     expect((await call('group_by=org', acme)).body.data).toEqual([
-      expect.objectContaining({ org: 'acme', requests: 3 }),
+      expect.objectContaining({ org: 'acme', requests: 4, unpriced_requests: 1 }),
     ]);
     expect((await call('group_by=org&org=beta', acme)).body.data).toEqual([]);
     expect((await call('group_by=model&tag:app=batch', acme)).body.data).toEqual([]);

@@ -68,6 +68,7 @@ function spendToJson(row: SpendBucketRow): Record<string, unknown> {
     input_tokens: row.inputTokens,
     output_tokens: row.outputTokens,
     cached_input_tokens: row.cachedInputTokens,
+    unpriced_requests: row.unpricedRequests,
   };
 }
 

@@ -119,6 +119,23 @@ describe('spendgate report', () => {
     expect(table[4]).toMatch(/^\(none\)\s+0\.00\s+0\.0%\s+1\s/);
   });
 
+  it('counts unpriced requests apart and says their cost is not in the total', async () => {
+    const file = await ledgerWith([
+      ['u0', NOW - HOUR, { model: 'gpt-4o', costPico: 1_000_000_000_000n }],
+      ['u1', NOW - HOUR, { model: 'my-llama', costPico: null, flags: ['unpriced_model'] }],
+      ['u2', NOW - HOUR, { model: 'my-llama', costPico: null, flags: ['unpriced_model'] }],
+    ]);
+    const { lines: table } = await report(file, 'model', 5);
+
+    expect(table[1]).toMatch(/^model\s+cost \(USD\)\s+share\s+requests\s+.*\s+unpriced$/);
+    expect(table[3]).toMatch(/^gpt-4o\s+1\.00\s+100\.0%\s+1\s+100\s+50\s+0$/);
+    expect(table[4]).toMatch(/^my-llama\s+0\.00\s+0\.0%\s+2\s+200\s+100\s+2$/);
+    expect(table.at(-2)).toBe('total 1.00 USD over 2 model value(s)');
+    expect(table.at(-1)).toBe(
+      '2 request(s) had no price and are not in the costs above: add their models under pricing.models, or set pricing.unknown_model',
+    );
+  });
+
   it('refuses an unknown dimension', async () => {
     const lines: string[] = [];
 

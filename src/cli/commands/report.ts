@@ -32,6 +32,9 @@ export async function runReport(
     // Exact amounts with one number of decimals for the rows and the total: rounded figures
     // would not add up to the total printed under them.
     const amounts = formatUsdColumn([...shown.map((g) => g.costPico), total]);
+    // Requests of a model with no price cost an unknown amount, left out of the sums above: the
+    // table says how many there were instead of letting them pass for free.
+    const unpriced = groups.reduce((sum, g) => sum + g.unpricedRequests, 0);
     const rows = shown.map((g, i) => [
       // A request refused before its model (or any value) was known has '' there.
       g.values[opts.by] || '(none)',
@@ -40,19 +43,22 @@ export async function runReport(
       String(g.requests),
       String(g.inputTokens),
       String(g.outputTokens),
+      ...(unpriced > 0 ? [String(g.unpricedRequests)] : []),
     ]);
+    const heads = [opts.by, 'cost (USD)', 'share', 'requests', 'input tokens', 'output tokens'];
+    if (unpriced > 0) heads.push('unpriced');
     opts.out(`Spend by ${opts.by}, last ${opts.since} (since ${new Date(fromMs).toISOString()})`);
-    opts.out(
-      formatTable(
-        [opts.by, 'cost (USD)', 'share', 'requests', 'input tokens', 'output tokens'],
-        rows,
-        new Set([1, 2, 3, 4, 5]),
-      ),
-    );
+    opts.out(formatTable(heads, rows, new Set(heads.map((_, i) => i).slice(1))));
     const hidden = groups.length > shown.length ? `, the top ${shown.length} shown` : '';
     opts.out(
       `total ${amounts.at(-1) ?? '0.00'} USD over ${groups.length} ${opts.by} value(s)${hidden}`,
     );
+    if (unpriced > 0) {
+      opts.out(
+        `${unpriced} request(s) had no price and are not in the costs above: ` +
+          'add their models under pricing.models, or set pricing.unknown_model',
+      );
+    }
     return 0;
   } finally {
     await ledger.close();

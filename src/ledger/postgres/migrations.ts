@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ROLLUPS, SUMS, type Rollup } from '../rollups.js';
+import { FIRST_SUMS, ROLLUPS, type Rollup } from '../rollups.js';
 import { checkOut } from './checkout.js';
 
 /**
@@ -54,17 +54,32 @@ function rollupMigration(rollup: Rollup): string {
       bucket_ms BIGINT NOT NULL,
       ${columns.map((c) => `${c} TEXT NOT NULL`).join(', ')},
       cost_pico NUMERIC NOT NULL,
-      ${SUMS.slice(1)
+      ${FIRST_SUMS.slice(1)
         .map((c) => `${c} BIGINT NOT NULL`)
         .join(', ')},
       group_key BYTEA GENERATED ALWAYS AS (spendgate_group_key(ARRAY[${columns.join(', ')}])) STORED,
       PRIMARY KEY (bucket_ms, group_key)
     );
-    INSERT INTO ${table} (bucket_ms, ${columns.join(', ')}, ${SUMS.join(', ')})
+    INSERT INTO ${table} (bucket_ms, ${columns.join(', ')}, ${FIRST_SUMS.join(', ')})
       SELECT (ts / ${rollup.grainMs}) * ${rollup.grainMs}, ${dims.join(', ')},
         SUM(COALESCE(cost_pico, 0)), COUNT(*), SUM(input_tokens), SUM(output_tokens),
         SUM(cached_input_tokens)
       FROM spendgate_requests GROUP BY 1, ${dims.map((_, i) => String(i + 2)).join(', ')};`;
+}
+
+/**
+ * Adds `unpriced_requests` to a rollup and counts the unpriced rows already in the ledger into
+ * it. Groups are matched by their key, computed from the raw rows as the rollup computes it.
+ */
+function unpricedMigration(rollup: Rollup): string {
+  const table = rollupTable(rollup);
+  const dims = rollup.columns.map(rawExpression);
+  return `ALTER TABLE ${table} ADD COLUMN unpriced_requests BIGINT NOT NULL DEFAULT 0;
+    UPDATE ${table} AS r SET unpriced_requests = u.n
+      FROM (SELECT (ts / ${rollup.grainMs}) * ${rollup.grainMs} AS b,
+              spendgate_group_key(ARRAY[${dims.join(', ')}]) AS k, COUNT(*) AS n
+            FROM spendgate_requests WHERE cost_pico IS NULL GROUP BY 1, 2) AS u
+      WHERE r.bucket_ms = u.b AND r.group_key = u.k;`;
 }
 
 /** Every migration, in version order. */
@@ -126,6 +141,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // the migration's transaction (not CONCURRENTLY): event appends wait for it, about a second
     // per million events, and they are queued in the spool meanwhile.
     sql: `CREATE INDEX spendgate_events_type_ts ON spendgate_events (type, ts DESC, id DESC);`,
+  },
+  {
+    version: 5,
+    name: 'unpriced requests in rollups',
+    sql: ROLLUPS.map(unpricedMigration).join('\n'),
   },
 ];
 

@@ -21,6 +21,7 @@ import { canonical, expected, generate } from '../../../test/support/spend-fixtu
 import { GatewayError } from '../../errors.js';
 import { silentLogger } from '../../log/logger.js';
 import type { SpendQuery } from '../ledger.js';
+import type { LedgerRow } from '../row.js';
 import { PostgresLedger, type PostgresLedgerOptions } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { encodeItem, REJECTED_FILE, SPOOL_FILE } from './spool.js';
@@ -45,6 +46,23 @@ afterAll(async () => {
 let dirs = 0;
 function spoolDir(): string {
   return join(scratch, `spool-${++dirs}`);
+}
+
+/**
+ * A ledger reopened on `url` after `rows` were written and `undo` took the schema back to an
+ * earlier release's: the reopened ledger runs the migrations `undo` removed.
+ */
+async function reopenedAfter(
+  url: string,
+  rows: LedgerRow[],
+  undo: string,
+): Promise<PostgresLedger> {
+  const before = ledgerOn(url);
+  for (const row of rows) before.append(row);
+  await before.flush();
+  await before.close();
+  await sql(url, undo);
+  return ledgerOn(url);
 }
 
 function ledgerOn(url: string, extra: Partial<PostgresLedgerOptions> = {}): PostgresLedger {
@@ -112,18 +130,13 @@ describe('postgres ledger: migrations', () => {
     const fresh = await createTestDatabase();
     const rows = generate(500);
     try {
-      const before = ledgerOn(fresh.url);
-      for (const row of rows) before.append(row);
-      await before.flush();
-      await before.close();
-      await sql(
+      const after = await reopenedAfter(
         fresh.url,
-        `DELETE FROM spendgate_migrations WHERE version = 3;
+        rows,
+        `DELETE FROM spendgate_migrations WHERE version IN (3, 5);
          DROP TABLE spendgate_spend_daily_org, spendgate_spend_hourly_org, spendgate_spend_hourly;
          DROP FUNCTION spendgate_group_key;`,
       );
-
-      const after = ledgerOn(fresh.url);
       const q: SpendQuery = { groupBy: ['team', 'key'], granularity: 'day', filter: {} };
 
       expect(canonical(await after.querySpend(q))).toEqual(expected(rows, q));
@@ -132,6 +145,36 @@ describe('postgres ledger: migrations', () => {
         'SELECT COUNT(*) AS n FROM spendgate_spend_hourly',
       )) as [{ n: string }];
       expect(Number(n)).toBeGreaterThan(0);
+      await after.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('postgres ledger: the unpriced-requests migration', () => {
+  it('counts the unpriced rows already in the ledger when the rollups gain the column', async () => {
+    const fresh = await createTestDatabase();
+    const rows = generate(800);
+    try {
+      // Back to version 4: the rollups without the column, as the previous release left them.
+      const after = await reopenedAfter(
+        fresh.url,
+        rows,
+        `DELETE FROM spendgate_migrations WHERE version = 5;
+         ALTER TABLE spendgate_spend_daily_org DROP COLUMN unpriced_requests;
+         ALTER TABLE spendgate_spend_hourly_org DROP COLUMN unpriced_requests;
+         ALTER TABLE spendgate_spend_hourly DROP COLUMN unpriced_requests;`,
+      );
+      const byOrg: SpendQuery = { groupBy: ['org', 'model'], filter: {} };
+      const byTeamDay: SpendQuery = { groupBy: ['team', 'key'], granularity: 'day', filter: {} };
+      const unpriced = rows.filter((r) => r.costPico === null).length;
+
+      expect(unpriced).toBeGreaterThan(20);
+      expect(canonical(await after.querySpend(byOrg))).toEqual(expected(rows, byOrg));
+      expect(canonical(await after.querySpend(byTeamDay))).toEqual(expected(rows, byTeamDay));
+      const total = await after.querySpend({ groupBy: [], filter: {} });
+      expect(total.map((r) => r.unpricedRequests)).toEqual([unpriced]);
       await after.close();
     } finally {
       await fresh.drop();
@@ -179,7 +222,7 @@ describe('postgres ledger: the events-by-type index migration', () => {
         fresh.url,
         'SELECT version FROM spendgate_migrations ORDER BY version',
       );
-      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
       await after.close();
     } finally {
       await fresh.drop();

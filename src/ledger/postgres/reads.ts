@@ -94,6 +94,7 @@ export async function sumSpend(
     'COUNT(*) AS n',
     'SUM(input_tokens) AS input',
     'SUM(output_tokens) AS output',
+    'SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END) AS unpriced',
   ].join(', ')}
     FROM ${REQUESTS} ${whereSql(where)}
     ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')}` : ''}`;
@@ -105,5 +106,6 @@ export async function sumSpend(
     requests: Number(r.n),
     inputTokens: Number(r.input ?? 0),
     outputTokens: Number(r.output ?? 0),
+    unpricedRequests: Number(r.unpriced ?? 0),
   }));
 }

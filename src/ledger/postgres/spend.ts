@@ -5,6 +5,7 @@ import {
   needsBounds,
   planSpend,
   spendRows,
+  sumSelects,
   type Bounds,
   type Range,
   type SpendPlan,
@@ -70,13 +71,9 @@ function spendSql(query: SpendQuery, range: Range, plan: SpendPlan, params: Para
     else select.push(`"${key}" AS g${i}`);
   });
   // NUMERIC sums: exact whatever the total, returned as decimal text.
-  select.push(
-    raw ? 'SUM(COALESCE(cost_pico, 0)) AS cost' : 'SUM(cost_pico) AS cost',
-    raw ? 'COUNT(*) AS n' : 'SUM(requests) AS n',
-    'SUM(input_tokens) AS input',
-    'SUM(output_tokens) AS output',
-    'SUM(cached_input_tokens) AS cached',
-  );
+  const sums = sumSelects(raw);
+  const groups = select.length;
+  select.push(...sums);
 
   const where: string[] = [];
   for (const name of FILTER_COLUMNS) {
@@ -92,7 +89,6 @@ function spendSql(query: SpendQuery, range: Range, plan: SpendPlan, params: Para
 
   // Grouped by position: a group expression holds parameters, which PostgreSQL would not
   // match between the select list and a repeated GROUP BY expression.
-  const groups = select.length - 5;
   const table = plan.rollup ? rollupTable(plan.rollup) : REQUESTS;
   return `SELECT ${select.join(', ')} FROM ${table} ${whereSql(where)}
     ${groups > 0 ? `GROUP BY ${Array.from({ length: groups }, (_, i) => i + 1).join(', ')}` : ''}`;

@@ -102,7 +102,7 @@ async function upsertRollup(
   const columns = ['bucket_ms', ...rollup.columns, ...SUMS].map(ident).join(', ');
   const params = new Params();
   const values = valuesSql(
-    sums.map((d) => [...d.values, d.cost, d.requests, d.input, d.output, d.cached]),
+    sums.map((d) => [...d.values, d.cost, d.requests, d.input, d.output, d.cached, d.unpriced]),
     params,
   );
   const add = SUMS.map((c) => `${c} = ${table}.${c} + EXCLUDED.${c}`).join(', ');
