@@ -582,6 +582,44 @@ describe.skipIf(SKIP)('dashboard: requests refused before a model was known', ()
   }, 30_000);
 });
 
+describe.skipIf(SKIP)('dashboard: requests to a model with no price', () => {
+  let own: TestGateway;
+
+  beforeAll(async () => {
+    own = await gatewayWith([
+      usd('2.50', NOW - HOUR, { inputTokens: 1000 }),
+      ...[1, 2, 3].map((i) =>
+        ledgerRow(`u_llama_${i}`, NOW - i * DAY, {
+          model: 'my-llama',
+          resolvedModel: null,
+          costPico: null,
+          priceSource: null,
+          flags: ['unpriced_model'],
+        }),
+      ),
+    ]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await own?.close();
+  });
+
+  it('says under the totals how many requests they leave out', async () => {
+    const { page, context, problems } = await openPage(own.url);
+    await signIn(page, ENV.ADMIN);
+    await page.locator('#tenants tbody tr td.num').first().waitFor();
+
+    expect(await page.textContent('#total-30d')).toBe('$2.50');
+    expect(await page.textContent('#totals-note')).toBe(
+      'Calendar days in UTC, today included; every tenant this token can see. ' +
+        'Not included: 3 requests in the last 30 days to models with no price ' +
+        '(cost unknown; see pricing.models).',
+    );
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 30_000);
+});
+
 describe.skipIf(SKIP)('dashboard: a token that stops working', () => {
   let own: TestGateway;
 

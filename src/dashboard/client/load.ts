@@ -42,6 +42,8 @@ export type Snapshot = {
   bucket: BucketSize;
   total7d: bigint;
   total30d: bigint;
+  /** Requests of the 30 days to models with no price, which the totals cannot include. */
+  unpriced30d: number;
   tenants: TenantLine[];
   /** Tenants that match the search, of which `tenants` are the top ones. */
   tenantGroups: number;

@@ -20,6 +20,14 @@ const EVENT_LABELS: Record<string, string> = {
   kill_switch_deleted: 'Kill switch lifted',
 };
 
+/** Under the totals: what they cover, and what they cannot (requests with no known cost). */
+function totalsNote(unpriced: number): string {
+  const covers = 'Calendar days in UTC, today included; every tenant this token can see.';
+  if (unpriced === 0) return covers;
+  const which = unpriced === 1 ? '1 request' : `${formatCount(unpriced)} requests`;
+  return `${covers} Not included: ${which} in the last 30 days to models with no price (cost unknown; see pricing.models).`;
+}
+
 /** The panels, with their charts kept between refreshes. */
 export class Panels {
   private readonly spendChart = new TimeChart(byId('spend-chart'), { format: formatUsdNumber });
@@ -31,6 +39,7 @@ export class Panels {
   render(s: Snapshot): void {
     byId('total-7d').textContent = formatUsd(s.total7d);
     byId('total-30d').textContent = formatUsd(s.total30d);
+    byId('totals-note').textContent = totalsNote(s.unpriced30d);
     this.renderTenants(s);
     this.renderCharts(s);
     renderBudgets(s);

@@ -20,6 +20,7 @@ function spend(extra: Partial<SpendRow> & Record<string, unknown>): SpendRow {
     input_tokens: 0,
     output_tokens: 0,
     cached_input_tokens: 0,
+    unpriced_requests: 0,
     ...extra,
   };
 }
@@ -40,7 +41,13 @@ describe('dashboard shapes: tenants and totals', () => {
   const rows = [
     spend({ org: 'acme', bucket: '2026-12-15T00:00:00.000Z', cost_usd: 10n, requests: 2 }),
     spend({ org: 'acme', bucket: '2026-12-08T00:00:00.000Z', cost_usd: 5n, requests: 1 }),
-    spend({ org: 'globex', bucket: '2026-12-09T00:00:00.000Z', cost_usd: 7n, requests: 4 }),
+    spend({
+      org: 'globex',
+      bucket: '2026-12-09T00:00:00.000Z',
+      cost_usd: 7n,
+      requests: 4,
+      unpriced_requests: 2,
+    }),
   ];
 
   it('splits each tenant into its 7- and 30-day spend, largest 30-day first', () => {
@@ -51,7 +58,7 @@ describe('dashboard shapes: tenants and totals', () => {
   });
 
   it('sums the totals exactly; a bucket on the 7-day start counts in it', () => {
-    expect(windowTotals(rows, W.from7d)).toEqual({ total7d: 17n, total30d: 22n });
+    expect(windowTotals(rows, W.from7d)).toEqual({ total7d: 17n, total30d: 22n, unpriced30d: 2 });
   });
 });
 

@@ -34,11 +34,16 @@ function text(value: unknown): string {
   return value === null || value === undefined || value === '' ? '(none)' : String(value);
 }
 
-/** The 7- and 30-day totals from daily buckets starting at the 30-day window. */
+/**
+ * The 7- and 30-day totals from daily buckets starting at the 30-day window, and how many
+ * requests of the 30 days had no price (so are not in the totals).
+ */
 export function windowTotals(rows: readonly SpendRow[], from7d: number) {
   return {
     total7d: sumPico(rows.filter((r) => bucketMs(r) >= from7d).map((r) => r.cost_usd)),
     total30d: sumPico(rows.map((r) => r.cost_usd)),
+    // An older gateway's answer has no such field: nothing known to be missing.
+    unpriced30d: rows.reduce((n, r) => n + (r.unpriced_requests ?? 0), 0),
   };
 }
 

@@ -9,6 +9,8 @@ export type SpendRow = {
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
+  /** Requests to a model with no price: their cost is unknown and not in `cost_usd`. */
+  unpriced_requests: number;
 };
 
 export type SpendAnswer = { data: SpendRow[]; total_groups?: number };
