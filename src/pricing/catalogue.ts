@@ -6,6 +6,7 @@ import {
   type Provider,
 } from '@pydantic/genai-prices';
 import { usdToPico } from '../money/money.js';
+import { withAdditions } from './additions.js';
 import { modelRates, rateSet, type ModelRates, type PartialRates, type RateSet } from './rates.js';
 
 /**
@@ -162,7 +163,7 @@ function indexProvider(provider: Provider): ProviderIndex {
   const exact = new Map<string, Slot>();
   const rules: { test: Matcher; slot: Slot }[] = [];
 
-  for (const info of provider.models) {
+  for (const info of withAdditions(provider.id, provider.models)) {
     const slot: Slot = { info, providerId: provider.id };
     const { names, rest } = splitEquals(info.match);
     for (const name of names) if (!exact.has(name)) exact.set(name, slot);

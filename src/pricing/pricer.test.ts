@@ -81,12 +81,12 @@ describe('pricer: real catalogue look-ups', () => {
   });
 
   it('leaves a fine-tune unpriced when nothing prices fine-tunes of its base', () => {
-    const r = p.resolve('ft:gpt-4.1-2025-04-14:acme::abc', 'openai');
+    const r = p.resolve('ft:gpt-5-2025-08-07:acme::abc', 'openai');
 
     expect([r.rates, r.flags, r.fineTune?.base]).toEqual([
       null,
       ['unpriced_model'],
-      'gpt-4.1-2025-04-14',
+      'gpt-5-2025-08-07',
     ]);
   });
 });

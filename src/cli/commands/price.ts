@@ -1,5 +1,6 @@
 import { picoToDecimal, type Pico } from '../../money/money.js';
 import type { Usage } from '../../providers/types.js';
+import { additionNote } from '../../pricing/additions.js';
 import { CATALOGUE_LABEL } from '../../pricing/catalogue.js';
 import type { Resolution } from '../../pricing/pricer.js';
 import { RATE_KEYS, type RateSet } from '../../pricing/rates.js';
@@ -42,7 +43,11 @@ function rateList(set: RateSet): string {
 function sourceText(resolution: Resolution): string {
   if (resolution.source === 'catalogue') {
     const provider = resolution.catalogueProvider ? `, ${resolution.catalogueProvider}` : '';
-    return `catalogue (${CATALOGUE_LABEL}${provider})`;
+    const added =
+      resolution.catalogueProvider && resolution.pricedAs
+        ? additionNote(resolution.catalogueProvider, resolution.pricedAs)
+        : null;
+    return `catalogue (${CATALOGUE_LABEL}${provider}${added ? `; ${added}` : ''})`;
   }
   if (resolution.source === 'config') return 'config (pricing.models)';
   if (resolution.source === 'fallback') return 'config (pricing.unknown_model)';
