@@ -43,9 +43,14 @@ describe('limits: the largest completion a request may produce', () => {
     expect(maxOutputTokens('messages', {})).toBeNull();
   });
 
-  it('treats a limit that is not a whole non-negative number as unset', () => {
+  it('treats a limit that is not a whole positive number as unset', () => {
     expect(maxOutputTokens('chat', { max_tokens: '100' })).toBeNull();
     expect(maxOutputTokens('chat', { max_tokens: -1 })).toBeNull();
+    // Some OpenAI-compatible servers read 0 as "no limit": the default is reserved for it.
+    expect(maxOutputTokens('chat', { max_tokens: 0 })).toBeNull();
+    expect(maxOutputTokens('chat', { max_completion_tokens: 0, max_tokens: 64 })).toBe(64);
+    expect(maxOutputTokens('responses', { max_output_tokens: 0 })).toBeNull();
+    expect(maxOutputTokens('messages', { max_tokens: 0 })).toBeNull();
     expect(maxOutputTokens('chat', { max_tokens: 10.5 })).toBeNull();
     expect(maxOutputTokens('chat', { max_completion_tokens: null, max_tokens: 64 })).toBe(64);
   });

@@ -1,9 +1,13 @@
 import type { Operation } from '../providers/types.js';
 import { isObject } from './walk.js';
 
-/** A whole, non-negative token count, or undefined for anything else a client may send. */
+/**
+ * A whole, positive output limit, or undefined for anything else a client may send. 0 is no
+ * limit too: some OpenAI-compatible servers read it as "unlimited", so reserving nothing for it
+ * would let the answer overshoot a budget.
+ */
 function tokenCount(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 /** A choice count greater than 1, else 1: `n` and `best_of` only ever multiply. */
