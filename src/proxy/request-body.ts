@@ -37,6 +37,12 @@ export function parseBody(raw: Buffer): Body {
 }
 
 /**
+ * The longest model name accepted. Real names (fine-tunes, Bedrock ARNs, Hugging Face ids) stay
+ * far below it; a longer one would be stored in every row, rollup and metrics label it reaches.
+ */
+export const MAX_MODEL_LENGTH = 256;
+
+/**
  * The model a request is priced as: an Azure deployment's configured model, else the model the
  * client named (`requested`: the body's `model`, or a decision's hint).
  */
@@ -45,9 +51,19 @@ export function modelOf(
   requested: unknown,
   missing = 'the request body has no "model"',
 ): string {
-  if (route.deployment) return route.upstream.deployments[route.deployment] ?? route.deployment;
-  if (typeof requested === 'string' && requested.trim() !== '') return requested;
-  throw new GatewayError('invalid_request', missing);
+  let model: string;
+  if (route.deployment) {
+    model = route.upstream.deployments[route.deployment] ?? route.deployment;
+  } else if (typeof requested === 'string' && requested.trim() !== '') {
+    model = requested;
+  } else {
+    throw new GatewayError('invalid_request', missing);
+  }
+  if (model.length <= MAX_MODEL_LENGTH) return model;
+  throw new GatewayError(
+    'invalid_request',
+    `the model name is ${model.length} characters long; at most ${MAX_MODEL_LENGTH} are accepted`,
+  );
 }
 
 /**

@@ -78,6 +78,21 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     });
   });
 
+  it('refuses a model name over 256 characters, recording the row without the name', async () => {
+    const res = await post('/openai/v1/chat/completions', chat('hi', { model: 'm'.repeat(5_000) }));
+
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).error).toMatchObject({
+      code: 'invalid_request',
+      message: 'the model name is 5000 characters long; at most 256 are accepted',
+    });
+    const row = (await gateway.rows()).find(
+      (r) => r.requestId === res.headers.get('x-spendgate-request-id'),
+    );
+    expect(row).toMatchObject({ decision: 'reject', reason: 'invalid_request', model: '' });
+    await stillServes();
+  });
+
   it('refuses a body over the configured limit with 413', async () => {
     const res = await post('/openai/v1/chat/completions', chat('x'.repeat(20_000)));
 
