@@ -183,6 +183,75 @@ describe('config: every problem in one run', () => {
   });
 });
 
+describe('config: what would stop the start is found by validate', () => {
+  const upstreams = 'upstreams:\n  openai: { format: openai, base_url: https://api.openai.com }\n';
+
+  function validate(text: string, env: NodeJS.ProcessEnv = {}, files: Record<string, string> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'spendgate-validate-'));
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const file = join(dir, 'spendgate.yaml');
+    writeFileSync(file, text);
+    const lines: string[] = [];
+    const code = runValidate(file, { env, out: (line) => lines.push(line) });
+    return { code, lines: lines.slice(0, -1), file };
+  }
+
+  it('refuses an anchor that has the shape of a date but names no day', () => {
+    const { code, lines } = validate(
+      `${upstreams}budgets:\n  - { name: b, scope: { org: "*" }, limit_usd: 1, period: 30d, anchor: 2026-13-45 }\n`,
+    );
+
+    expect(code).toBe(1);
+    expect(lines).toEqual(['error   budgets[0].anchor (line 4): not a calendar date']);
+  });
+
+  it('refuses a ledger URL of a database it does not speak, quoting only the scheme', () => {
+    const { code, lines } = validate(
+      `storage: { ledger: "mysql://root:hunter2@db/x" }\n${upstreams}`,
+    );
+
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      'error   storage.ledger (line 1): "mysql:…" is not a ledger URL ' +
+        '(write sqlite:./spendgate.db or postgres://user@host:5432/db)',
+    ]);
+  });
+
+  it('reads the JWKS file, relative to the config file, and says why it cannot', () => {
+    const jwt = (file: string) => `${upstreams}identity: { jwt: { jwks_file: ${file} } }\n`;
+    const keys =
+      '{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}';
+
+    const missing = validate(jwt('./nope.json'));
+    const empty = validate(jwt('./empty.json'), {}, { 'empty.json': '{"keys":[]}' });
+    const good = validate(jwt('./jwks.json'), {}, { 'jwks.json': keys });
+
+    expect(missing.code).toBe(1);
+    expect(missing.lines).toEqual([
+      `error   identity.jwt.jwks_file (line 3): cannot read a JWKS from ${join(missing.file, '..', 'nope.json')}: ` +
+        `ENOENT: no such file or directory, open '${join(missing.file, '..', 'nope.json')}'`,
+    ]);
+    expect(empty.lines).toEqual([
+      `error   identity.jwt.jwks_file (line 3): ${join(empty.file, '..', 'empty.json')} is not a JWKS: it needs a non-empty "keys" array`,
+    ]);
+    expect(good.code).toBe(0);
+  });
+
+  it('warns that an unset HS256 secret variable stops the start', () => {
+    const text = `${upstreams}identity: { jwt: { hs256_secret_env: JWT_SECRET } }\n`;
+
+    const unset = validate(text);
+    const set = validate(text, { JWT_SECRET: 's3cret' });
+
+    expect(unset.code).toBe(0);
+    expect(unset.lines).toEqual([
+      'warning identity.jwt.hs256_secret_env (line 3): environment variable JWT_SECRET is not set; ' +
+        'the gateway will not start until it is set',
+    ]);
+    expect(set.lines).toEqual([]);
+  });
+});
+
 describe('config: YAML values with colons', () => {
   it('hints to quote a URL that ends with a colon', () => {
     const text = `${MINIMAL}storage:\n  counters: redis://127.0.0.1:6379/0?prefix=spendgate-prod:\n`;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { loadJwksFile } from '../identity/jwt.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 import { resolveChannels } from '../alert/schema.js';
 import { prepareConfig, type GatewayConfig } from './prepare.js';
@@ -35,15 +36,20 @@ export function loadConfigText(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): GatewayConfig {
-  const { config, problems, warnings } = checkConfigText(text, env);
+  const { config, problems, warnings } = checkConfigText(text, env, dirname(resolve(file)));
   if (!config) throw new ConfigError(file, problems);
   return prepareConfig(config, { env, version: configVersion(text), warnings, file });
 }
 
-/** Validation without throwing: what `spendgate validate` prints. */
+/**
+ * Validation without throwing: what `spendgate validate` prints. With `baseDir` (the config
+ * file's folder) the files the config names are read too, so a missing one is found here
+ * rather than when the gateway starts.
+ */
 export function checkConfigText(
   text: string,
   env: NodeJS.ProcessEnv = process.env,
+  baseDir?: string,
 ): { config: ParsedConfig | null; problems: Problem[]; warnings: Problem[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
@@ -72,13 +78,23 @@ export function checkConfigText(
     };
   }
 
-  return {
-    config: result.data,
-    problems: [],
-    warnings: collectWarnings(result.data, env, (keys, message) =>
-      problemAt(keys, message, doc, lineCounter),
-    ),
-  };
+  const at: Warn = (keys, message) => problemAt(keys, message, doc, lineCounter);
+  const fileProblems = baseDir === undefined ? [] : checkNamedFiles(result.data, baseDir, at);
+  if (fileProblems.length > 0) return { config: null, problems: fileProblems, warnings: [] };
+  return { config: result.data, problems: [], warnings: collectWarnings(result.data, env, at) };
+}
+
+/** The files a config names that must be readable for the gateway to start. */
+function checkNamedFiles(config: ParsedConfig, baseDir: string, at: Warn): Problem[] {
+  const jwksFile = config.identity?.jwt?.jwks_file;
+  if (jwksFile === undefined) return [];
+  try {
+    loadJwksFile(resolve(baseDir, jwksFile));
+    return [];
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.problems[0]?.message : undefined;
+    return [at(['identity', 'jwt', 'jwks_file'], message ?? (err as Error).message)];
+  }
 }
 
 /** YAML errors that an unquoted value with `: ` in it, or ending in `:`, causes. */
@@ -103,6 +119,15 @@ function collectWarnings(config: ParsedConfig, env: NodeJS.ProcessEnv, at: Warn)
         ),
       );
     }
+  }
+  const secretEnv = config.identity?.jwt?.hs256_secret_env;
+  if (secretEnv && !env[secretEnv]) {
+    warnings.push(
+      at(
+        ['identity', 'jwt', 'hs256_secret_env'],
+        `environment variable ${secretEnv} is not set; the gateway will not start until it is set`,
+      ),
+    );
   }
   config.admin.tokens.forEach((token, i) => {
     if (!env[token.token_env]) {

@@ -7,6 +7,7 @@ import { alertingSchema, channelsSchema } from '../alert/schema.js';
 import { anomalySchema } from '../policy/anomaly.js';
 import { circuitBreakerSchema } from '../policy/circuit-breaker.js';
 import { loopDetectionSchema } from '../policy/loop-detector.js';
+import { ledgerUrlProblem } from '../ledger/ledger-url.js';
 import { countersProblem } from '../store/redis-url.js';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -82,18 +83,20 @@ const adminTokenSchema = z
   })
   .strict();
 
+/** A string setting that `problemOf` checks: it says what is wrong with a value, or null. */
+function checkedString(problemOf: (value: string) => string | null) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
 const storageSchema = z
   .object({
-    /** @default sqlite:./spendgate.db */
-    ledger: z.string().default('sqlite:./spendgate.db'),
+    /** `sqlite:<path>` or `postgres://user@host:port/db`. @default sqlite:./spendgate.db */
+    ledger: checkedString(ledgerUrlProblem).default('sqlite:./spendgate.db'),
     /** `memory`, or `redis://host:port/db?prefix=..` (see docs/storage.md). @default memory */
-    counters: z
-      .string()
-      .superRefine((spec, ctx) => {
-        const problem = countersProblem(spec);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .default('memory'),
+    counters: checkedString(countersProblem).default('memory'),
     /** @default fail_open */
     on_store_down: z.enum(['fail_open', 'fail_closed']).default('fail_open'),
     /**

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import type { Ledger } from './ledger.js';
+import { ledgerUrlProblem } from './ledger-url.js';
 import { PostgresLedger } from './postgres/ledger.js';
 import { openSqliteLedger } from './sqlite.js';
 
@@ -34,10 +35,7 @@ export function openLedger(spec: string, opts: OpenLedgerOptions): Ledger {
       spoolDir: opts.spoolDir === null ? null : inside(opts.baseDir, opts.spoolDir),
     });
   }
-  // Only the scheme is quoted back: the rest of a mistyped database URL may hold a password.
-  throw new Error(
-    `storage.ledger: "${spec.split(':')[0]}:…" is not a ledger URL (write sqlite:./spendgate.db or postgres://user@host:5432/db)`,
-  );
+  throw new Error(`storage.ledger: ${ledgerUrlProblem(spec) ?? 'not a ledger URL'}`);
 }
 
 function inside(baseDir: string, path: string): string {

@@ -82,7 +82,13 @@ const alertSchema = z
 const anchorSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'an anchor is a date, YYYY-MM-DD')
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a calendar date');
+  .refine(isCalendarDate, 'not a calendar date');
+
+/** `2026-02-30` and `2026-13-45` have the anchor's shape but name no day. */
+function isCalendarDate(text: string): boolean {
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+}
 
 const budgetInputSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { checkConfigText, unreadable } from '../../config/load.js';
 
 /** `spendgate validate <file>`: every problem with its path in the file; exit 1 on any error. */
@@ -14,7 +15,7 @@ export function runValidate(
     return 1;
   }
 
-  const { config, problems, warnings } = checkConfigText(text, opts.env);
+  const { config, problems, warnings } = checkConfigText(text, opts.env, dirname(resolve(file)));
   for (const p of problems) opts.out(`error   ${p.path}: ${p.message}`);
   for (const w of warnings) opts.out(`warning ${w.path}: ${w.message}`);
   if (!config) {
