@@ -136,6 +136,22 @@ describe('spendgate: bad command lines', () => {
     ]);
   });
 
+  it('refuses export and report arguments it cannot use with exit 2, before reading a ledger', async () => {
+    const format = await cli('export', '--format', 'xml', '--config', MISSING);
+    const from = await cli('export', '--format', 'csv', '--from', 'garbage', '--config', MISSING);
+    const split = await cli('export', '--format', 'json', '--split-dir', 'x', '--config', MISSING);
+    const by = await cli('report', '--by', 'planet', '--config', MISSING);
+
+    expect([format, from, split, by].map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect([format, from, split, by].map((r) => r.err)).toEqual([
+      `error: --format must be one of csv, json, ndjson, focus\n${commandUsage('export')}`,
+      `error: --from: not an ISO 8601 time: garbage\n${commandUsage('export')}`,
+      `error: --split-dir applies to csv and focus exports\n${commandUsage('export')}`,
+      'error: --by must be one of org, team, user, endpoint, model, provider, upstream, key or ' +
+        `tag:<name>\n${commandUsage('report')}`,
+    ]);
+  });
+
   it('price: exit 3 for a model with no price, after saying so; 2 for cached past input', async () => {
     const unpriced = await cli('price', 'no-such-model-7b', '--input', '10', '--config', MISSING);
     const parts = await cli(

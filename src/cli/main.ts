@@ -92,7 +92,6 @@ async function run(command: string, args: ParsedArgs, io: CliIo): Promise<number
         top: wholeNumber(values, 'top', 20, 1),
         nowMs: Date.now(),
         out: io.out,
-        err: io.err,
       });
     case 'status':
     case 'events': {

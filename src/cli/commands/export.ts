@@ -11,6 +11,7 @@ import {
 import { FILTER_COLUMNS, type RowFilter } from '../../ledger/ledger.js';
 import { createPricer } from '../../pricing/index.js';
 import { openConfiguredLedger } from '../ledger-access.js';
+import { UsageError } from '../args.js';
 
 export type ExportArgs = {
   format: string;
@@ -33,16 +34,13 @@ export async function runExport(
   io: { stdout: NodeJS.WritableStream; out: (line: string) => void },
 ): Promise<number> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(args.format)) {
-    io.out(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
-    return 1;
+    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
   }
   if (args.bucket !== 'hour' && args.bucket !== 'day') {
-    io.out('--bucket must be hour or day');
-    return 1;
+    throw new UsageError('--bucket must be hour or day');
   }
   if (args.splitDir && args.format !== 'focus' && args.format !== 'csv') {
-    io.out('--split-dir applies to csv and focus exports');
-    return 1;
+    throw new UsageError('--split-dir applies to csv and focus exports');
   }
   const filter: RowFilter = {};
   for (const [name, value] of Object.entries(args.dims)) {
@@ -57,8 +55,7 @@ export async function runExport(
     if (text === undefined) continue;
     const ms = Date.parse(text);
     if (Number.isNaN(ms)) {
-      io.out(`--${key === 'fromMs' ? 'from' : 'to'}: not an ISO 8601 time: ${text}`);
-      return 1;
+      throw new UsageError(`--${key === 'fromMs' ? 'from' : 'to'}: not an ISO 8601 time: ${text}`);
     }
     filter[key] = ms;
   }

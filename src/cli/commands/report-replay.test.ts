@@ -7,6 +7,7 @@ import { openSqliteLedger } from '../../ledger/sqlite.js';
 import { ledgerRow } from '../../../test/support/rows.js';
 import { runReplay } from './replay.js';
 import { runReport } from './report.js';
+import { UsageError } from '../args.js';
 
 const NOW = Date.parse('2026-12-04T12:00:00Z');
 const HOUR = 3_600_000;
@@ -136,18 +137,18 @@ describe('spendgate report', () => {
     );
   });
 
-  it('refuses an unknown dimension', async () => {
+  it('refuses an unknown dimension as a usage mistake', async () => {
     const lines: string[] = [];
+    const run = runReport(config, {
+      by: 'colour',
+      since: '7d',
+      top: 5,
+      nowMs: NOW,
+      out: (l) => lines.push(l),
+    });
 
-    expect(
-      await runReport(config, {
-        by: 'colour',
-        since: '7d',
-        top: 5,
-        nowMs: NOW,
-        out: (l) => lines.push(l),
-      }),
-    ).toBe(1);
+    await expect(run).rejects.toThrow(UsageError);
+    expect(lines).toEqual([]);
   });
 });
 

@@ -1,10 +1,14 @@
 import type { GroupKey } from '../../ledger/ledger.js';
 import { formatUsdColumn } from '../../money/display.js';
+import { UsageError } from '../args.js';
 import { formatTable, openConfiguredLedger, sinceToMs } from '../ledger-access.js';
 
 const BY = ['org', 'team', 'user', 'endpoint', 'model', 'provider', 'upstream', 'key'];
 
-/** `spendgate report --by team --since 7d [--top 20]`: top spenders as a terminal table. */
+/**
+ * `spendgate report --by team --since 7d [--top 20]`: top spenders as a terminal table. Throws
+ * {@link UsageError} for a dimension it cannot group by.
+ */
 export async function runReport(
   configFile: string,
   opts: {
@@ -13,13 +17,10 @@ export async function runReport(
     top: number;
     nowMs: number;
     out: (line: string) => void;
-    /** Where a refused argument is said. @default out */
-    err?: (line: string) => void;
   },
 ): Promise<number> {
   if (!BY.includes(opts.by) && !opts.by.startsWith('tag:')) {
-    (opts.err ?? opts.out)(`error: --by must be one of ${BY.join(', ')} or tag:<name>`);
-    return 1;
+    throw new UsageError(`--by must be one of ${BY.join(', ')} or tag:<name>`);
   }
   const fromMs = sinceToMs(opts.since, opts.nowMs);
   const { ledger } = openConfiguredLedger(configFile);
