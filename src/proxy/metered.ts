@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { GatewayError } from '../errors.js';
 import { picoToDecimal } from '../money/money.js';
 import { completionText } from '../providers/completion-text.js';
 import { createAnthropicStreamMeter } from '../providers/anthropic/stream-meter.js';
@@ -187,7 +188,17 @@ async function relayBuffered(flow: Flow, upstreamRes: UpstreamCall): Promise<voi
       retryAfterFor429(flow.deps, record.row.upstream, upstreamRes.headers, headers);
     }
   } else {
-    const parsed = parseJson(buf, headerValue(upstreamRes.headers['content-type']));
+    const parsed = parseJson(buf);
+    if (parsed === null && status >= 200 && status < 300) {
+      // A success the client's SDK could not read either (an HTML page from a proxy in front of
+      // the provider, a cut body): a clear 502 in the API's format, not the bytes.
+      record.flag('upstream_error');
+      const type = headerValue(upstreamRes.headers['content-type']) ?? 'none';
+      throw new GatewayError(
+        'upstream_unavailable',
+        `upstream "${record.row.upstream}" answered ${status} with a body that is not a JSON object (${buf.length} bytes, content-type ${type})`,
+      );
+    }
     const usage = parsed ? usageOf(op, parsed.usage) : null;
     if (parsed && (parsed.status === 'incomplete' || parsed.status === 'failed')) {
       record.flag('incomplete');
@@ -390,8 +401,8 @@ function partialUsage(reported: Usage | null, counted: { input: number; output: 
   };
 }
 
-function parseJson(buf: Buffer, contentType: string | undefined): Body | null {
-  if (contentType && !contentType.includes('json')) return null;
+/** The answer as a JSON object, whatever its content type says; null when it is not one. */
+function parseJson(buf: Buffer): Body | null {
   try {
     const value: unknown = JSON.parse(buf.toString('utf8'));
     return isObject(value) ? value : null;

@@ -136,6 +136,51 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     await stillServes();
   });
 
+  it('answers 502 in the API format when a success is not JSON, and charges nothing', async () => {
+    const page = '<html><body>Sign in to the network</body></html>';
+    upstream.reply('/portal/chat/completions', {
+      kind: 'raw',
+      headers: { 'content-type': 'text/html' },
+      body: page,
+    });
+    upstream.reply('/portal/v1/messages', { kind: 'raw', body: '{"type":"message",' });
+
+    const openai = await post('/openai/portal/chat/completions', chat('hi'));
+    const anthropic = await post(
+      '/anthropic/portal/v1/messages',
+      JSON.stringify({ model: 'claude-sonnet-4', max_tokens: 10, messages: [] }),
+    );
+
+    expect(openai.status).toBe(502);
+    expect(JSON.parse(openai.text).error).toEqual({
+      message:
+        'upstream "openai" answered 200 with a body that is not a JSON object (48 bytes, content-type text/html)',
+      type: 'upstream_unavailable',
+      code: 'upstream_unavailable',
+    });
+    expect(anthropic.status).toBe(502);
+    expect(JSON.parse(anthropic.text)).toEqual({
+      type: 'error',
+      error: {
+        type: 'api_error',
+        message:
+          'upstream "anthropic" answered 200 with a body that is not a JSON object (18 bytes, content-type application/json)',
+      },
+    });
+    const rows = await gateway.rows();
+    for (const res of [openai, anthropic]) {
+      const row = rows.find((r) => r.requestId === res.headers.get('x-spendgate-request-id'));
+      expect(row).toMatchObject({
+        status: 502,
+        decision: 'error',
+        reason: 'upstream_unavailable',
+        costPico: 0n,
+        flags: ['upstream_error'],
+      });
+    }
+    await stillServes();
+  });
+
   it('answers 504 when the upstream does not answer within its timeout', async () => {
     upstream.reply('/slowpath/chat/completions', { kind: 'hang' });
 
