@@ -10,12 +10,15 @@ export function encodeCursor(ts: number, id: string): string {
   return Buffer.from(`${ts}:${id}`).toString('base64url');
 }
 
+/** A cursor's position, or null when it is not one `encodeCursor` wrote. */
 export function decodeCursor(cursor: string): { ts: number; id: string } | null {
   const text = Buffer.from(cursor, 'base64url').toString();
   const colon = text.indexOf(':');
   const ts = Number(text.slice(0, colon));
   if (colon < 1 || !Number.isSafeInteger(ts)) return null;
-  return { ts, id: text.slice(colon + 1) };
+  const id = text.slice(colon + 1);
+  // base64url decoding skips what it cannot read: only a cursor that encodes back to itself is one.
+  return encodeCursor(ts, id) === cursor ? { ts, id } : null;
 }
 
 /**

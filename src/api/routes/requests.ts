@@ -1,6 +1,7 @@
 import type { AdminToken } from '../../config/prepare.js';
 import { FILTER_COLUMNS, type RowFilter } from '../../ledger/ledger.js';
 import { GatewayError } from '../../errors.js';
+import { decodeCursor } from '../../ledger/pages.js';
 import { TAG_NAME } from '../../identity/sources.js';
 import { sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
@@ -22,10 +23,19 @@ export async function listRequests({ deps, res, url, token }: AdminCall): Promis
       `limit must be a whole number from 1 to ${MAX_PAGE}`,
     );
   }
+  const cursor = params.get('cursor') || null;
+  if (cursor !== null && decodeCursor(cursor) === null) {
+    return sendJsonError(
+      res,
+      400,
+      'invalid_request',
+      'cursor is not one this API gave out: pass next_cursor from the previous page as it is',
+    );
+  }
   const filter = scopedFilter(params, token);
   if (!filter) return sendJson(res, 200, toJson({ data: [], next_cursor: null }));
 
-  const page = await deps.ledger.queryRequests(filter, limit, params.get('cursor'));
+  const page = await deps.ledger.queryRequests(filter, limit, cursor);
   sendJson(res, 200, toJson({ data: page.rows.map(rowToExport), next_cursor: page.nextCursor }));
 }
 
