@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ServerResponse } from 'node:http';
-import type { AdminToken } from '../../config/prepare.js';
 import type { BudgetView } from '../../engine/engine.js';
-import type { AdminCall } from '../http.js';
 import { listBudgets } from './budgets.js';
+import { callAdminRoute } from '../../../test/support/admin-call.js';
 
 function view(
   name: string,
@@ -40,22 +38,10 @@ const VIEW: BudgetView[] = [
 
 type Answer = { status: number; body: { data?: BudgetView[]; total?: number; error?: unknown } };
 
-async function call(query: string, scope: Record<string, string> | null = null): Promise<Answer> {
-  const answer = { status: 0, text: '' };
-  const res = {
-    writeHead(status: number) {
-      answer.status = status;
-    },
-    end(text: string) {
-      answer.text = text;
-    },
-  } as unknown as ServerResponse;
-  const token: AdminToken = { name: 'test', token: 'x', scope };
-  const deps = { clock: { now: () => 0 }, enforcer: { budgetsView: async () => VIEW } };
-  const url = new URL(`http://127.0.0.1/api/v1/budgets?${query}`);
-  await listBudgets({ deps, res, url, token } as unknown as AdminCall);
-  return { status: answer.status, body: JSON.parse(answer.text) as Answer['body'] };
-}
+const DEPS = { clock: { now: () => 0 }, enforcer: { budgetsView: async () => VIEW } };
+
+const call = (query: string, scope: Record<string, string> | null = null) =>
+  callAdminRoute<Answer['body']>(listBudgets, DEPS, `/budgets?${query}`, scope);
 
 const ids = (body: Answer['body']) =>
   (body.data ?? []).map((b) => `${b.name} ${Object.values(b.scope).join(',')}`);

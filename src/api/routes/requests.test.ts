@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerResponse } from 'node:http';
-import type { AdminToken } from '../../config/prepare.js';
 import { openSqliteLedger, type SqliteLedger } from '../../ledger/sqlite.js';
 import { silentLogger } from '../../log/logger.js';
+import { callAdminRoute } from '../../../test/support/admin-call.js';
 import { ledgerRow } from '../../../test/support/rows.js';
-import type { AdminCall } from '../http.js';
 import { listRequests } from './requests.js';
 
 let ledger: SqliteLedger;
@@ -19,26 +17,14 @@ afterAll(async () => {
   await ledger.close();
 });
 
-async function call(query: string) {
-  const answer = { status: 0, text: '' };
-  const res = {
-    writeHead(status: number) {
-      answer.status = status;
-    },
-    end(text: string) {
-      answer.text = text;
-    },
-  } as unknown as ServerResponse;
-  const token: AdminToken = { name: 'test', token: 'x', scope: null };
-  const url = new URL(`http://127.0.0.1/api/v1/requests?${query}`);
-  await listRequests({ deps: { ledger }, res, url, token } as unknown as AdminCall);
-  const body = JSON.parse(answer.text) as {
-    data?: { request_id: string }[];
-    next_cursor?: string | null;
-    error?: { code: string; message: string };
-  };
-  return { status: answer.status, body };
-}
+type Page = {
+  data?: { request_id: string }[];
+  next_cursor?: string | null;
+  error?: { code: string; message: string };
+};
+
+const call = (query: string) =>
+  callAdminRoute<Page>(listRequests, { ledger }, `/requests?${query}`);
 
 describe('GET /requests: pages', () => {
   it('walks the rows newest first with the cursor it gives out', async () => {

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerResponse } from 'node:http';
-import type { AdminToken } from '../../config/prepare.js';
 import type { LedgerRow } from '../../ledger/row.js';
 import { openSqliteLedger, type SqliteLedger } from '../../ledger/sqlite.js';
 import { silentLogger } from '../../log/logger.js';
-import type { AdminCall } from '../http.js';
 import type { SpendQuery } from '../../ledger/ledger.js';
 import { narrowGroups, querySpendNarrowed } from './spend-groups.js';
 import { getSpend } from './spend.js';
+import { callAdminRoute } from '../../../test/support/admin-call.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const HOUR = 3_600_000;
@@ -66,24 +64,13 @@ afterAll(async () => {
   await ledger.close();
 });
 
-async function call(
-  query: string,
-  scope: Record<string, string> | null = null,
-): Promise<{ status: number; body: { data?: Record<string, unknown>[]; [k: string]: unknown } }> {
-  const answer = { status: 0, text: '' };
-  const res = {
-    writeHead(status: number) {
-      answer.status = status;
-    },
-    end(text: string) {
-      answer.text = text;
-    },
-  } as unknown as ServerResponse;
-  const token: AdminToken = { name: 'test', token: 'x', scope };
-  const url = new URL(`http://127.0.0.1/api/v1/spend?${query}`);
-  await getSpend({ deps: { ledger }, res, url, token } as unknown as AdminCall);
-  return { status: answer.status, body: JSON.parse(answer.text) };
-}
+const call = (query: string, scope: Record<string, string> | null = null) =>
+  callAdminRoute<{ data?: Record<string, unknown>[]; [k: string]: unknown }>(
+    getSpend,
+    { ledger },
+    `/spend?${query}`,
+    scope,
+  );
 
 describe('GET /spend: limit', () => {
   it('keeps the groups with the highest total cost, and says how many there were', async () => {

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerResponse } from 'node:http';
-import type { AdminToken } from '../../config/prepare.js';
 import type { LedgerRow } from '../../ledger/row.js';
 import { openSqliteLedger, type SqliteLedger } from '../../ledger/sqlite.js';
 import { silentLogger } from '../../log/logger.js';
-import type { AdminCall } from '../http.js';
 import { getSpend } from './spend.js';
+import { callAdminRoute } from '../../../test/support/admin-call.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
@@ -66,23 +64,8 @@ afterAll(async () => {
   await ledger.close();
 });
 
-type Answer = { status: number; body: Record<string, unknown> };
-
-async function call(query: string, scope: Record<string, string> | null = null): Promise<Answer> {
-  const answer = { status: 0, text: '' };
-  const res = {
-    writeHead(status: number) {
-      answer.status = status;
-    },
-    end(text: string) {
-      answer.text = text;
-    },
-  } as unknown as ServerResponse;
-  const token: AdminToken = { name: 'test', token: 'x', scope };
-  const url = new URL(`http://127.0.0.1/api/v1/spend?${query}`);
-  await getSpend({ deps: { ledger }, res, url, token } as unknown as AdminCall);
-  return { status: answer.status, body: JSON.parse(answer.text) as Record<string, unknown> };
-}
+const call = (query: string, scope: Record<string, string> | null = null) =>
+  callAdminRoute(getSpend, { ledger }, `/spend?${query}`, scope);
 
 describe('GET /spend', () => {
   it('groups by org and model, highest cost first, with exact decimal costs', async () => {
@@ -134,16 +117,9 @@ describe('GET /spend', () => {
   });
 
   it('writes costs as plain decimals, never with an exponent', async () => {
-    const res = { text: '' };
-    const fake = {
-      writeHead() {},
-      end: (t: string) => (res.text = t),
-    } as unknown as ServerResponse;
-    const url = new URL('http://127.0.0.1/api/v1/spend?group_by=model&model=gpt-4o-mini');
-    const token: AdminToken = { name: 't', token: 'x', scope: null };
-    await getSpend({ deps: { ledger }, res: fake, url, token } as unknown as AdminCall);
+    const { text } = await call('group_by=model&model=gpt-4o-mini');
 
-    expect(res.text).toContain('"cost_usd":0.000000000001');
+    expect(text).toContain('"cost_usd":0.000000000001');
   });
 
   it('buckets by hour from and to, in the given zone', async () => {
