@@ -158,6 +158,8 @@ export async function handleMetered(
           upstream: route.upstream.name,
           status: failure.httpStatus,
           err: failure.message,
+          // Where it failed (the address a connection was refused at) is for the operator only.
+          ...(failure.cause instanceof Error ? { cause: failure.cause.message } : {}),
         },
         'upstream request failed',
       );

@@ -48,9 +48,14 @@ export function assertUpstreamKey(upstream: PreparedUpstream): void {
   }
 }
 
-/** A short, secret-free description of a network or protocol failure. */
+/**
+ * A short, secret-free description of a network or protocol failure, for the client. A system
+ * error's message names the address it tried (`connect ECONNREFUSED 10.0.0.5:443`): clients
+ * are told what failed, not where; the gateway's log has the whole message.
+ */
 export function describeUpstreamError(err: unknown): string {
-  const code = (err as { code?: string }).code;
+  const { code, syscall } = err as { code?: string; syscall?: string };
+  if (code && syscall) return `${code} (${syscall})`;
   const message = err instanceof Error ? err.message : String(err);
   return code ? `${code} (${message})` : message;
 }
