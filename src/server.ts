@@ -31,6 +31,7 @@ import { matchRoute } from './proxy/route.js';
 import { unknownUpstreamError } from './proxy/unknown-upstream.js';
 import { UpstreamLimits } from './proxy/upstream-limits.js';
 import { UpstreamPools } from './proxy/upstream-pool.js';
+import { ShutdownDeadline } from './runtime/shutdown.js';
 import { handleDecision } from './decision/handler.js';
 import { isDecisionCall } from './decision/original.js';
 import { DEFAULT_USAGE_TIMEOUT_MS, PendingDecisions } from './decision/pending.js';
@@ -61,7 +62,15 @@ export type Gateway = {
 /** What outlives a config reload: storage, connections, counters, the event log, metrics. */
 type Shared = Pick<
   ProxyDeps,
-  'ledger' | 'logger' | 'clock' | 'pools' | 'upstreamLimits' | 'events' | 'metrics' | 'decisions'
+  | 'ledger'
+  | 'logger'
+  | 'clock'
+  | 'pools'
+  | 'upstreamLimits'
+  | 'events'
+  | 'metrics'
+  | 'decisions'
+  | 'shutdown'
 > & {
   env: NodeJS.ProcessEnv;
   store: CounterStore;
@@ -168,6 +177,7 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       onStoreDown: config.raw.storage.on_store_down,
     }),
     refusals: new RefusalLog(),
+    shutdown: new ShutdownDeadline(),
     decisions: new PendingDecisions({
       clock,
       logger,
@@ -246,7 +256,12 @@ export function createGateway(config: GatewayConfig, opts: GatewayOptions = {}):
       closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      // At the deadline streams still running end with their API's error event first; their
+      // connections are closed a moment later, once those last writes have gone out.
+      const timer = setTimeout(() => {
+        shared.shutdown.pass();
+        setTimeout(() => server.closeAllConnections(), CUT_WRITE_MS).unref();
+      }, graceMs);
       await stopped;
       clearTimeout(timer);
       // Handlers of connections cut at the deadline still write their rows: wait for them.
@@ -312,6 +327,9 @@ const ALERT_DRAIN_MS = 2_000;
 
 /** How long a stop waits for handlers after their connections were closed. */
 const HANDLER_DRAIN_MS = 5_000;
+
+/** Between the end of the grace period and closing every connection: the streams' last writes. */
+const CUT_WRITE_MS = 100;
 
 /** Counts request handlers still running, so a stop can wait until every row is recorded. */
 class InFlight {

@@ -22,7 +22,7 @@ export type Begun = { record: RequestRecord; abort: RequestAbort; headers: Recor
 export function beginRequest(deps: ProxyDeps, res: ServerResponse, route: ProxyRoute): Begun {
   const nowMs = deps.clock.now();
   const requestId = timeOrderedId(nowMs);
-  const record = new RequestRecord(requestId, nowMs, route.upstream, route.path);
+  const record = new RequestRecord(requestId, nowMs, route.upstream, route.path, deps.shutdown);
   return {
     record,
     abort: new RequestAbort(res),

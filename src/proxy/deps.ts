@@ -12,6 +12,7 @@ import type { AlertDispatcher } from '../alert/index.js';
 import type { Guards } from '../guards/guards.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { PendingDecisions } from '../decision/pending.js';
+import type { ShutdownDeadline } from '../runtime/shutdown.js';
 
 /** Everything the proxy path needs, built once per loaded config by the server's wiring. */
 export type ProxyDeps = {
@@ -30,4 +31,6 @@ export type ProxyDeps = {
   events: EventRecorder;
   /** Allowed decision-service answers waiting for their usage; shared across reloads. */
   decisions: PendingDecisions;
+  /** When a graceful stop's grace period ends; shared across reloads. */
+  shutdown: ShutdownDeadline;
 };

@@ -23,7 +23,7 @@ import { CLIENT_CLOSED_STATUS, type RequestAbort } from './request-abort.js';
 import type { RequestRecord } from './request-record.js';
 import { attribute, beginRequest } from './begin.js';
 import type { ProxyRoute } from './route.js';
-import { relaySse, type RelayEnd, type StreamCut } from './stream-relay.js';
+import { relaySse, type RelayEnd, type StreamCut, type StreamStop } from './stream-relay.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { admit, settleAdmitted, type Admitted } from './admission.js';
 import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
@@ -100,8 +100,9 @@ export async function handleMetered(
       }),
       body: forwardBody,
       // A client leaving stops a stream (the provider stops generating, and bills what was
-      // sent); a non-streamed answer is read to its end anyway, so its real usage is charged.
-      signal: streamed ? abort : undefined,
+      // sent); a non-streamed answer is read to its end anyway, so its real usage is charged,
+      // unless the gateway's own stop has run out of time for it.
+      signal: streamed ? abort : deps.shutdown,
     });
     const upstreamRes = await call.started;
     record.row.status = upstreamRes.statusCode;
@@ -130,6 +131,21 @@ export async function handleMetered(
       record.flag('client_disconnected');
       record.row.status = CLIENT_CLOSED_STATUS;
       record.settleNothing(countedInput);
+      return;
+    }
+    if (deps.shutdown?.aborted && call?.sent && record.row.status === 0) {
+      // The gateway's stop ran out of time before the answer came: the provider has the prompt,
+      // so it is charged (estimated), and the client, if still there, is told to retry.
+      const failure = new GatewayError(
+        'upstream_unavailable',
+        'Spendgate is shutting down: the request was cut before its answer came; retry it',
+        { httpStatus: 503 },
+      );
+      record.flag('gateway_shutdown');
+      record.flag('incomplete');
+      record.fail('error', failure.code, failure.httpStatus);
+      record.settle(null, { input: countedInput, output: 0 }, 'estimated');
+      if (!abort.aborted) sendError(res, route.upstream.dialect, failure, ours);
       return;
     }
     if (abort.aborted && call?.sent && record.row.status === 0) {
@@ -263,7 +279,7 @@ async function relayStream(
 
   let ended: RelayEnd | 'failed' = 'failed';
   try {
-    ended = await relaySse(upstreamRes, res, meter, cut);
+    ended = await relaySse(upstreamRes, res, meter, cut, shutdownStop(flow));
   } catch (err) {
     if (res.destroyed) {
       record.flag('client_disconnected');
@@ -285,6 +301,15 @@ async function relayStream(
 
   const result = meter.result();
   const counted = { input: countedInput, output: output.total() };
+  if (ended === 'stopped') {
+    // Cut by the gateway's own shutdown: charged for what was delivered, as a budget cut is.
+    record.flag('gateway_shutdown');
+    record.flag('incomplete');
+    record.row.reason = 'upstream_unavailable';
+    record.row.decision = 'error';
+    record.settle(usageSoFar(), counted, 'estimated');
+    return;
+  }
   if (ended === 'cut') {
     // Stop the provider generating what nobody will receive; the row holds what was sent.
     abort.abort();
@@ -342,6 +367,24 @@ function streamCut(flow: Flow, usageSoFar: () => Usage): StreamCut | undefined {
       return cost + margin <= reserved ? false : extend(cost);
     },
     ending: (meter) => meter.cutBlocks(usageSoFar()),
+  };
+}
+
+/**
+ * A stream still running when a graceful stop's grace period ends gets its API's error event,
+ * so the client's SDK raises an error instead of taking the cut stream for a whole one.
+ */
+function shutdownStop(flow: Flow): StreamStop | undefined {
+  const deadline = flow.deps.shutdown;
+  if (!deadline) return undefined;
+  return {
+    signal: deadline,
+    ending: () =>
+      streamErrorEvent(
+        flow.dialect,
+        'upstream_unavailable',
+        'Spendgate is shutting down: this stream was cut before its end; retry the request',
+      ),
   };
 }
 

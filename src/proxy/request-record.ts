@@ -18,11 +18,16 @@ export class RequestRecord {
   private committed = false;
   private rates: Resolution['rates'] = null;
 
+  /**
+   * `shutdown` tells a connection the gateway closed at the end of a graceful stop from a
+   * client that left: the flag `client_disconnected` is then recorded as `gateway_shutdown`.
+   */
   constructor(
     requestId: string,
     startMs: number,
     upstream: { name: string; provider: string },
     endpoint: string,
+    private readonly shutdown?: { readonly passed: boolean },
   ) {
     this.row = {
       requestId,
@@ -77,7 +82,9 @@ export class RequestRecord {
   }
 
   flag(flag: string): void {
-    if (!this.row.flags.includes(flag)) this.row.flags.push(flag);
+    const named =
+      flag === 'client_disconnected' && this.shutdown?.passed ? 'gateway_shutdown' : flag;
+    if (!this.row.flags.includes(named)) this.row.flags.push(named);
   }
 
   /** Records the outcome of a request the gateway refused or could not complete. */

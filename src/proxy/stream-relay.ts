@@ -1,10 +1,17 @@
+import type { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { SseParser, terminatedRaw, type SseBlock } from '../sse/parser.js';
 import type { StreamMeter } from '../providers/usage.js';
 import type { UpstreamCall } from './upstream-call.js';
 
-/** How a relayed stream ended when neither side failed. */
-export type RelayEnd = 'complete' | 'truncated' | 'cut';
+/**
+ * How a relayed stream ended when neither side failed: whole, truncated by the upstream, cut by
+ * a budget, or stopped by the gateway's shutdown.
+ */
+export type RelayEnd = 'complete' | 'truncated' | 'cut' | 'stopped';
+
+/** The gateway's own end of a stream: when `signal` emits `abort`, `ending` is sent and it ends. */
+export type StreamStop = { signal: EventEmitter & { aborted: boolean }; ending(): Buffer };
 
 /** A budget's say over a stream: checked after each read, it may end the stream early. */
 export type StreamCut = {
@@ -32,6 +39,7 @@ export function relaySse(
   res: ServerResponse,
   meter: StreamMeter,
   cut?: StreamCut,
+  stop?: StreamStop,
 ): Promise<RelayEnd> {
   return new Promise((resolve, reject) => {
     const parser = new SseParser();
@@ -43,6 +51,7 @@ export function relaySse(
       if (done) return;
       done = true;
       clearImmediate(early);
+      stop?.signal.off('abort', onStop);
       if (end instanceof Error) {
         reject(end);
         return;
@@ -59,6 +68,13 @@ export function relaySse(
       res.write(cut!.ending(meter));
       finish('cut');
     };
+    // Stopped between reads: the client gets the ending, the upstream is told to stop.
+    function onStop(): void {
+      if (done) return;
+      if (!res.destroyed) res.write(stop!.ending());
+      finish('stopped');
+      body.abort();
+    }
     // After a read's blocks went out and the budget had its say: the client's pace. The answer
     // may have drained while the budget was asked, so whether to wait is read now.
     const goOn = (): void => void drained(res).then(() => body.resume());
@@ -127,6 +143,8 @@ export function relaySse(
       },
     });
     if (!wrote && !done) early = setImmediate(flushHeaders, res);
+    if (stop?.signal.aborted) onStop();
+    else stop?.signal.once('abort', onStop);
   });
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { startGateway } from '../support/gateway.js';
-import { openAiSse, startMockUpstream } from '../support/mock-upstream.js';
+import { openAiSse, startMockUpstream, type MockReply } from '../support/mock-upstream.js';
 
 // SPEC "Bad input" and docs/behaviour.md "Ledger": a graceful stop lets requests in flight
 // finish for a grace period, then writes every queued row. A stream that outlives the grace is
@@ -15,14 +15,19 @@ const chunk = {
   choices: [{ index: 0, delta: { content: 'Hello' }, finish_reason: null }],
 };
 
-function openStream(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+/** Opens a stream; resolves to its row id once the headers came, and fills `body` as it reads. */
+function openStream(
+  url: string,
+  body: { text: string; ended: boolean } = { text: '', ended: false },
+) {
+  return new Promise<string>((resolve, reject) => {
     const req = request(
       url + '/openai/v1/chat/completions',
       { method: 'POST', headers: { 'content-type': 'application/json' } },
       (res) => {
         resolve(String(res.headers['x-spendgate-request-id']));
-        res.on('data', () => undefined);
+        res.on('data', (data: Buffer) => (body.text += data.toString()));
+        res.on('end', () => (body.ended = true));
         res.on('error', () => undefined);
       },
     );
@@ -39,21 +44,27 @@ function openStream(url: string): Promise<string> {
   });
 }
 
-describe('graceful stop with streams in flight past the grace period', () => {
-  it('writes the row of every in-flight stream to the sqlite file', async () => {
-    const upstream = await startMockUpstream();
-    upstream.reply('/v1/chat/completions', {
-      kind: 'sse',
-      chunks: openAiSse([chunk], false),
-      hang: true,
-    });
-    const gateway = await startGateway(`
+/** A gateway in front of a mock upstream that gives every chat call `reply`. */
+async function gatewayAnswering(reply: MockReply) {
+  const upstream = await startMockUpstream();
+  upstream.reply('/v1/chat/completions', reply);
+  const gateway = await startGateway(`
 upstreams:
   openai: { format: openai, base_url: ${upstream.url} }
 pricing:
   models:
     gpt-4o-mini: { input_per_mtok: 0.15, output_per_mtok: 0.60 }
 `);
+  return { upstream, gateway };
+}
+
+describe('graceful stop with streams in flight past the grace period', () => {
+  it('writes the row of every in-flight stream to the sqlite file', async () => {
+    const { upstream, gateway } = await gatewayAnswering({
+      kind: 'sse',
+      chunks: openAiSse([chunk], false),
+      hang: true,
+    });
     const ids = await Promise.all([openStream(gateway.url), openStream(gateway.url)]);
     await new Promise((resolve) => setTimeout(resolve, 100));
 
@@ -71,5 +82,78 @@ pricing:
     );
     db.close();
     expect(found).toEqual([1, 1]);
+  });
+});
+
+describe('graceful stop: what a stream cut at the deadline tells its client and its row', () => {
+  it('ends it with the API error event and records it as cut at shutdown, not as a client that left', async () => {
+    const { upstream, gateway } = await gatewayAnswering({
+      kind: 'sse',
+      chunks: openAiSse([chunk], false),
+      hang: true,
+    });
+    const body = { text: '', ended: false };
+    const id = await openStream(gateway.url, body);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    await gateway.close(300);
+    await upstream.close();
+
+    expect(body.text).toBe(
+      `data: ${JSON.stringify(chunk)}\n\n` +
+        'data: {"error":{"message":"Spendgate is shutting down: this stream was cut before its end; retry the request","type":"upstream_unavailable","code":"upstream_unavailable"}}\n\n',
+    );
+    expect(body.ended).toBe(true);
+    const db = new Database(join(gateway.dir, 'spendgate.db'), { readonly: true });
+    const row = db
+      .prepare(
+        'SELECT decision, reason, flags, usage_source, output_tokens FROM requests WHERE request_id = ?',
+      )
+      .get(id);
+    db.close();
+    expect(row).toEqual({
+      decision: 'error',
+      reason: 'upstream_unavailable',
+      flags: 'gateway_shutdown,incomplete',
+      usage_source: 'estimated',
+      output_tokens: 1,
+    });
+  });
+
+  it('stops a non-streamed call still waiting for its answer, tells its client to retry, and writes its row', async () => {
+    const { upstream, gateway } = await gatewayAnswering({ kind: 'hang' });
+    const answer = fetch(gateway.url + '/openai/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    const [res] = await Promise.all([answer, gateway.close(300)]);
+    await upstream.close();
+
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: {
+        message: 'Spendgate is shutting down: the request was cut before its answer came; retry it',
+        type: 'upstream_unavailable',
+        code: 'upstream_unavailable',
+      },
+    });
+    const db = new Database(join(gateway.dir, 'spendgate.db'), { readonly: true });
+    const row = db
+      .prepare('SELECT status, decision, reason, flags, usage_source, input_tokens FROM requests')
+      .get();
+    db.close();
+    expect(row).toEqual({
+      status: 503,
+      decision: 'error',
+      reason: 'upstream_unavailable',
+      flags: 'gateway_shutdown,incomplete',
+      usage_source: 'estimated',
+      input_tokens: 8,
+    });
   });
 });
