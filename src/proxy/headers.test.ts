@@ -17,7 +17,7 @@ const upstream: PreparedUpstream = {
   connections: 8,
 };
 
-const opts = { credentialHeaders: [], identityEncoding: true, bodyLength: 12 };
+const opts = { credentialHeaders: [], readsBodies: true, bodyLength: 12 };
 
 describe('upstream request headers', () => {
   it('drops hop-by-hop headers and keeps the rest for a keep-alive connection', () => {

@@ -33,7 +33,12 @@ export function upstreamRequestHeaders(
   upstream: PreparedUpstream,
   opts: {
     credentialHeaders: readonly string[];
-    identityEncoding: boolean;
+    /**
+     * The gateway reads the request and the answer (a metered call): the request goes as the
+     * gateway decoded it, without its `content-encoding`, and the answer is asked for
+     * uncompressed.
+     */
+    readsBodies: boolean;
     bodyLength: number | null;
   },
 ): Record<string, string | string[]> {
@@ -52,8 +57,10 @@ export function upstreamRequestHeaders(
     const [name, value] = KEY_HEADER[upstream.format](upstream.apiKey);
     out[name] = value;
   }
-  // The gateway reads metered responses, so it asks for them uncompressed.
-  if (opts.identityEncoding) out['accept-encoding'] = 'identity';
+  if (opts.readsBodies) {
+    delete out['content-encoding'];
+    out['accept-encoding'] = 'identity';
+  }
   if (opts.bodyLength !== null) out['content-length'] = String(opts.bodyLength);
   return out;
 }

@@ -95,7 +95,7 @@ export async function handleMetered(
       method: req.method ?? 'POST',
       headers: upstreamRequestHeaders(req.headers, route.upstream, {
         credentialHeaders: identity.credentialHeaders,
-        identityEncoding: true,
+        readsBodies: true,
         bodyLength: forwardBody.length,
       }),
       body: forwardBody,

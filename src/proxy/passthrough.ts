@@ -62,7 +62,7 @@ export async function handleUnmetered(
       method: req.method ?? 'GET',
       headers: upstreamRequestHeaders(req.headers, route.upstream, {
         credentialHeaders: identity.credentialHeaders,
-        identityEncoding: false,
+        readsBodies: false,
         bodyLength: Number.isFinite(declared) ? declared : null,
       }),
       body: hasBody ? req.pipe(byteLimit(limit)) : null,

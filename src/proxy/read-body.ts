@@ -1,8 +1,63 @@
 import type { IncomingMessage } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { GatewayError } from '../errors.js';
 
-/** Reads a request body into one buffer, refusing (413) anything over `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads a request body into one buffer, decoded when its `content-encoding` is gzip, deflate or
+ * br; refuses (413) anything over `limit` bytes, sent or decoded, and (400) other encodings.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return decodeBody(await readRaw(req, limit), req.headers['content-encoding'], limit);
+}
+
+type Decoder = (body: Buffer, opts: { maxOutputLength: number }) => Buffer;
+
+// HTTP's `deflate` is zlib-wrapped, but some clients send raw deflate data under that name.
+const inflateEither: Decoder = (body, opts) => {
+  try {
+    return inflateSync(body, opts);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw err;
+    return inflateRawSync(body, opts);
+  }
+};
+
+const DECODERS: Readonly<Record<string, Decoder>> = {
+  gzip: gunzipSync,
+  'x-gzip': gunzipSync,
+  deflate: inflateEither,
+  br: brotliDecompressSync,
+};
+
+/** A body as sent, with its encodings undone (listed in the order they were applied). */
+export function decodeBody(body: Buffer, encoding: string | undefined, limit: number): Buffer {
+  if (encoding === undefined) return body;
+  const names = encoding
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '' && name !== 'identity');
+  let out = body;
+  for (const name of names.reverse()) {
+    const decode = DECODERS[name];
+    if (!decode) {
+      throw new GatewayError(
+        'invalid_request',
+        `content-encoding "${name.slice(0, 40)}" is not supported: send the body uncompressed, or as gzip, deflate or br`,
+      );
+    }
+    try {
+      // The limit holds for the decoded size too, so a small compressed body cannot expand
+      // into gigabytes.
+      out = decode(out, { maxOutputLength: limit });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit);
+      throw new GatewayError('invalid_request', `the request body is not valid ${name} data`);
+    }
+  }
+  return out;
+}
+
+function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
 

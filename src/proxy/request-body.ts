@@ -28,12 +28,23 @@ export function parseBody(raw: Buffer): Body {
   } catch (err) {
     throw new GatewayError(
       'invalid_request',
-      `the request body is not valid JSON: ${(err as Error).message}`,
+      `the request body is not valid JSON: ${printable((err as Error).message)}`,
     );
   }
   if (!isRecord(value))
     throw new GatewayError('invalid_request', 'the request body must be a JSON object');
   return value;
+}
+
+/**
+ * The parser's message quotes the body where it failed: binary bytes (a compressed body sent
+ * without its `content-encoding`) are written as escapes, not passed into the error.
+ */
+function printable(message: string): string {
+  return message.replace(
+    /[\u0000-\u001f\u007f-\u009f\ufffd]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**

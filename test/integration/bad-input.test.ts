@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAiSse, startMockUpstream, type MockUpstream } from '../support/mock-upstream.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
@@ -91,6 +92,34 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     );
     expect(row).toMatchObject({ decision: 'reject', reason: 'invalid_request', model: '' });
     await stillServes();
+  });
+
+  it('reads a gzip body and forwards it decoded; a compressed body it was not told of is a 400', async () => {
+    const body = gzipSync(chat('hi'));
+    const before = upstream.received.length;
+
+    const told = await fetch(gateway.url + '/openai/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body,
+    });
+    const untold = await fetch(gateway.url + '/openai/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+
+    expect(told.status).toBe(200);
+    const forwarded = upstream.received.slice(before);
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]?.body).toBe(chat('hi'));
+    expect(forwarded[0]?.headers['content-encoding']).toBeUndefined();
+    expect(untold.status).toBe(400);
+    const message = ((await untold.json()) as { error: { message: string } }).error.message;
+    expect(message).toMatch(/^the request body is not valid JSON: /);
+    // The parser quotes the bytes where it failed: binary ones come back as escapes.
+    expect(message).toContain('\\u001f');
+    expect(message).not.toMatch(/[\u0000-\u0008\u001f\ufffd]/);
   });
 
   it('refuses a body over the configured limit with 413', async () => {
