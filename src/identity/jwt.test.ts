@@ -82,6 +82,24 @@ describe('jwt verification: HS256', () => {
     expect(error.message).toBe('invalid JWT: the token has expired');
   });
 
+  it('refuses a token without exp, which would never expire, unless require_exp is off', async () => {
+    const { exp: _never, ...forever } = good;
+    const token = await hs256(forever);
+    const lenient = createJwtVerifier(
+      jwtConfig({ hs256_secret_env: 'JWT_SECRET', audience: 'llm', require_exp: false }),
+      { env: { JWT_SECRET: SECRET } },
+    );
+
+    const error = await failure(hsVerifier().verify(token, NOW_MS));
+
+    expect([error.code, error.httpStatus, error.message]).toEqual([
+      'invalid_token',
+      401,
+      'invalid JWT: the token has no expiry (exp claim), and identity.jwt.require_exp is on',
+    ]);
+    await expect(lenient.verify(token, NOW_MS)).resolves.toMatchObject({ sub: 'u1' });
+  });
+
   it('accepts a token expired by less than the clock tolerance', async () => {
     const token = await hs256({ ...good, exp: NOW_S - 10 });
 
@@ -203,7 +221,7 @@ describe('jwt verification: cache of verified tokens', () => {
       env: { S: SECRET },
       cacheSize: 2,
     });
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => hs256({ sub })));
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => hs256({ sub, exp: NOW_S + 600 })));
     if (!a || !b || !c) throw new Error('tokens not signed');
 
     await verifier.verify(a, NOW_MS);

@@ -80,6 +80,7 @@ export function createJwtVerifier(config: JwtConfig, deps: JwtVerifierDeps): Jwt
   const baseOptions: JWTVerifyOptions = {
     algorithms,
     clockTolerance: config.clock_tolerance,
+    ...(config.require_exp === false ? {} : { requiredClaims: ['exp'] }),
     ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
     ...(config.audience === undefined ? {} : { audience: config.audience }),
   };
@@ -134,7 +135,11 @@ function jwksGetter(config: JwtConfig, deps: JwtVerifierDeps): JWTVerifyGetKey |
 
 // Messages name what failed, never the token or its claims, since they reach the client.
 function describe(error: unknown): string {
-  const { code, claim } = (error ?? {}) as { code?: string; claim?: string };
+  const { code, claim, reason } = (error ?? {}) as {
+    code?: string;
+    claim?: string;
+    reason?: string;
+  };
   switch (code) {
     case 'ERR_JWT_EXPIRED':
       return 'the token has expired';
@@ -142,6 +147,9 @@ function describe(error: unknown): string {
       if (claim === 'iss') return 'the token issuer is not accepted';
       if (claim === 'aud') return 'the token audience is not accepted';
       if (claim === 'nbf') return 'the token is not valid yet';
+      if (claim === 'exp' && reason === 'missing') {
+        return 'the token has no expiry (exp claim), and identity.jwt.require_exp is on';
+      }
       return `the token "${claim ?? 'unknown'}" claim is not valid`;
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
     case 'ERR_JOSE_NOT_SUPPORTED':

@@ -54,6 +54,11 @@ const jwtSchema = z
     audience: oneOrMany.optional(),
     /** Clock skew accepted on `exp` / `nbf`. @default 30s */
     clock_tolerance: seconds.default(DEFAULT_CLOCK_TOLERANCE_S),
+    /**
+     * Refuse tokens without an `exp` claim, which would never expire. Set false only for
+     * issuers of long-lived service tokens that cannot add one. @default true
+     */
+    require_exp: z.boolean().default(true),
   })
   .strict()
   .refine((jwt) => jwt.hs256_secret_env ?? jwt.jwks_file ?? jwt.jwks_url, {
