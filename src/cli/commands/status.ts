@@ -13,6 +13,17 @@ type Budget = {
 };
 type Breaker = { scope: Record<string, string>; phase: string; retry_after_seconds: number };
 
+/** Utilization to a tenth of a percent, rounded down: 99.987% is not shown as 100.0%. */
+export function usedPercent(utilization: number): string {
+  return `${(Math.floor(utilization * 1000 + 1e-9) / 10).toFixed(1)}%`;
+}
+
+/** When the budget runs out at its current rate; `reached` once that moment has passed. */
+export function runsOut(projected: string | null, nowMs: number): string {
+  if (projected === null) return '-';
+  return Date.parse(projected) <= nowMs ? 'reached' : projected;
+}
+
 /** Budgets at or above this utilization are listed as near their limit. */
 const NEAR_LIMIT = 0.8;
 
@@ -41,12 +52,12 @@ export async function runStatus(remote: Remote, out: (line: string) => void): Pr
         near.map((b) => [
           b.name,
           scope(b.scope),
-          `${(b.utilization * 100).toFixed(1)}%`,
+          usedPercent(b.utilization),
           String(b.spent_usd),
           String(b.limit_usd),
           b.stage,
           b.resets_at,
-          b.projected_exhaustion ?? '-',
+          runsOut(b.projected_exhaustion, Date.now()),
         ]),
         new Set([2, 3, 4]),
       ),
