@@ -237,6 +237,25 @@ describe('config: what would stop the start is found by validate', () => {
     expect(good.code).toBe(0);
   });
 
+  it('says what a setting of several shapes takes, or what is wrong inside the shape given', () => {
+    const misspelt = validate(`${upstreams}pricing: { unknown_model: rejectt }\n`);
+    const badRate = validate(`${upstreams}pricing: { unknown_model: { input_per_mtok: "x" } }\n`);
+    const channel = validate(
+      `${upstreams}channels:\n  c1: { type: pager, url: https://x.example }\n`,
+    );
+
+    expect(misspelt.lines).toEqual([
+      'error   pricing.unknown_model (line 3): must be "reject" or a map, got a string',
+    ]);
+    expect(badRate.lines).toEqual([
+      'error   pricing.unknown_model.input_per_mtok (line 3): expected a number, got a string',
+      'error   pricing.unknown_model.output_per_mtok (line 3): required',
+    ]);
+    expect(channel.lines).toEqual([
+      'error   channels.c1.type (line 4): must be one of "slack", "webhook", "email"',
+    ]);
+  });
+
   it('warns that an unset HS256 secret variable stops the start', () => {
     const text = `${upstreams}identity: { jwt: { hs256_secret_env: JWT_SECRET } }\n`;
 

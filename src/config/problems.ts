@@ -58,9 +58,46 @@ export function describeIssues(
       problems.push(...unknownFields(keys, issue.keys, doc, lineCounter));
       continue;
     }
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const fitting = fittingAlternative(issue.errors);
+      if (fitting) {
+        // The value has the shape of one alternative: what is wrong inside it is the problem.
+        const inner = fitting.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+        problems.push(...describeIssues(inner, raw, doc, lineCounter));
+        continue;
+      }
+    }
     problems.push(problemAt(keys, messageOf(issue, valueAt(raw, keys)), doc, lineCounter));
   }
   return unique(problems);
+}
+
+/**
+ * Of a union's alternatives, the one whose issues are inside the value rather than about its
+ * kind (a map of rates with one bad rate, not the string `reject`); undefined when none is.
+ */
+function fittingAlternative(
+  alternatives: readonly (readonly z.core.$ZodIssue[])[],
+): readonly z.core.$ZodIssue[] | undefined {
+  const atRoot = (i: z.core.$ZodIssue): boolean =>
+    i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value');
+  const fitting = alternatives.filter((issues) => !issues.some(atRoot));
+  return fitting.length === 1 ? fitting[0] : undefined;
+}
+
+/** What each alternative of a union takes, when the value fits none: `"reject" or a map`. */
+function unionExpectation(alternatives: readonly (readonly z.core.$ZodIssue[])[]): string {
+  const each = alternatives.flatMap((issues) =>
+    issues
+      .filter((i) => i.path.length === 0)
+      .map((i) => {
+        if (i.code === 'invalid_value') return i.values.map((v) => JSON.stringify(v)).join(' or ');
+        if (i.code === 'invalid_type') return kindOf(i.expected);
+        return null;
+      })
+      .filter((text): text is string => text !== null),
+  );
+  return [...new Set(each)].join(' or ');
 }
 
 /** Zod's own texts ("Too small: expected number to be >0") said as a person would. */
@@ -86,6 +123,15 @@ function messageOf(issue: z.core.$ZodIssue, value: unknown): string {
     case 'too_big':
       if (!zodDefault) return issue.message;
       return bound(issue.origin, issue.maximum, issue.inclusive !== false, 'most');
+    case 'invalid_union': {
+      // A discriminated union names its options; a plain one says what each alternative takes.
+      const options = (issue as { options?: unknown[] }).options;
+      if (options && options.length > 0) {
+        return `must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}`;
+      }
+      const expected = unionExpectation(issue.errors);
+      return expected ? `must be ${expected}, got ${kindOfValue(value)}` : issue.message;
+    }
     default:
       return issue.message;
   }
