@@ -79,6 +79,9 @@ export function relaySse(
     // may have drained while the budget was asked, so whether to wait is read now.
     const goOn = (): void => void drained(res).then(() => body.resume());
 
+    // Listening before the body is handed over: a body already in full ends the relay inside
+    // `pipe`, and `finish` must find the listener to remove it (the deadline is shared).
+    stop?.signal.once('abort', onStop);
     body.pipe({
       onData(chunk) {
         try {
@@ -144,7 +147,6 @@ export function relaySse(
     });
     if (!wrote && !done) early = setImmediate(flushHeaders, res);
     if (stop?.signal.aborted) onStop();
-    else stop?.signal.once('abort', onStop);
   });
 }
 

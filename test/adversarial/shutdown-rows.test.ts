@@ -157,3 +157,48 @@ describe('graceful stop: what a stream cut at the deadline tells its client and 
     });
   });
 });
+
+describe('graceful stop: the shared deadline holds no request after it ended', () => {
+  it('has no listener left once streams (some already whole when relayed) and plain calls end', async () => {
+    const whole = openAiSse([chunk], true).join('');
+    const { upstream, gateway } = await gatewayAnswering({
+      kind: 'raw',
+      headers: { 'content-type': 'text/event-stream' },
+      body: whole,
+    });
+    upstream.reply('/plain/chat/completions', {
+      kind: 'json',
+      body: {
+        id: 'c1',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [
+          { index: 0, message: { role: 'assistant', content: 'OK' }, finish_reason: 'stop' },
+        ],
+        usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
+      },
+    });
+    const post = (path: string, stream: boolean) =>
+      fetch(gateway.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'hi' }],
+          stream,
+        }),
+      }).then((res) => res.text());
+
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, () => post('/openai/v1/chat/completions', true)),
+      ...Array.from({ length: 10 }, () => post('/openai/plain/chat/completions', false)),
+    ]);
+
+    expect(answers.filter((text) => text.includes('Hello') || text.includes('"OK"'))).toHaveLength(
+      20,
+    );
+    expect(gateway.deps.shutdown.listenerCount('abort')).toBe(0);
+    await gateway.close();
+    await upstream.close();
+  });
+});
