@@ -26,7 +26,12 @@ import type { ProxyRoute } from './route.js';
 import { relaySse, type RelayEnd, type StreamCut, type StreamStop } from './stream-relay.js';
 import type { UpstreamCall } from './upstream-call.js';
 import { admit, settleAdmitted, type Admitted } from './admission.js';
-import { describeUpstreamError, retryAfterFor429, toGatewayError } from './upstream-errors.js';
+import {
+  describeUpstreamError,
+  isInternalFault,
+  retryAfterFor429,
+  toGatewayError,
+} from './upstream-errors.js';
 import { modelOf, parseBody, priceModel, usageOf, type Body } from './request-body.js';
 
 /** Thrown when the client left before the request was forwarded (during a throttle delay). */
@@ -166,7 +171,17 @@ export async function handleMetered(
     );
     record.settleNothing(countedInput);
     if (!abort.aborted) sendError(res, route.upstream.dialect, failure, ours);
-    if (failure.code === 'upstream_unavailable') {
+    if (isInternalFault(err)) {
+      deps.logger.error(
+        {
+          event: 'request.internal_error',
+          requestId: record.row.requestId,
+          upstream: route.upstream.name,
+          err: err.stack ?? err.message,
+        },
+        'request failed inside the gateway',
+      );
+    } else if (failure.code === 'upstream_unavailable') {
       deps.logger.warn(
         {
           event: 'upstream.failed',

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { describeUpstreamError, toGatewayError } from './upstream-errors.js';
+import { describeUpstreamError, isInternalFault, toGatewayError } from './upstream-errors.js';
 
 /** The error Node gives for a connection to a port nobody listens on. */
 function refused(): Promise<Error> {
@@ -30,5 +30,23 @@ describe('upstream errors, as the client reads them', () => {
 
     expect(describeUpstreamError(err)).toBe('UND_ERR_SOCKET (other side closed)');
     expect(describeUpstreamError(new Error('bad chunk'))).toBe('bad chunk');
+  });
+});
+
+describe('faults inside the gateway', () => {
+  it('are not blamed on the upstream, and keep their details for the log only', () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'usage')");
+    const failure = toGatewayError(bug, { name: 'openai', timeoutMs: 600_000 });
+
+    expect(isInternalFault(bug)).toBe(true);
+    expect(isInternalFault(Object.assign(new TypeError('fetch failed'), { code: 'UND_ERR' }))).toBe(
+      false,
+    );
+    expect([failure.code, failure.httpStatus, failure.message]).toEqual([
+      'upstream_unavailable',
+      502,
+      'Spendgate failed while handling this request; its log has the details',
+    ]);
+    expect(failure.cause).toBe(bug);
   });
 });

@@ -20,6 +20,15 @@ export function toGatewayError(
   upstream: Pick<PreparedUpstream, 'name' | 'timeoutMs'>,
 ): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (isInternalFault(err)) {
+    // Not the upstream's doing: the client is not told the upstream failed, and the details
+    // (which may quote internals) stay in the gateway's log.
+    return new GatewayError(
+      'upstream_unavailable',
+      'Spendgate failed while handling this request; its log has the details',
+      { cause: err },
+    );
+  }
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code)) {
     return new GatewayError(
@@ -33,6 +42,19 @@ export function toGatewayError(
     `upstream "${upstream.name}" failed: ${describeUpstreamError(err)}`,
     { cause: err },
   );
+}
+
+/**
+ * A fault in the gateway's own code rather than in the network or the upstream: a language
+ * error without the `code` that system and undici errors carry.
+ */
+export function isInternalFault(err: unknown): err is Error {
+  const language =
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof ReferenceError ||
+    err instanceof SyntaxError;
+  return language && (err as { code?: unknown }).code === undefined;
 }
 
 /**
