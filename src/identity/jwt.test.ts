@@ -221,7 +221,9 @@ describe('jwt verification: cache of verified tokens', () => {
       env: { S: SECRET },
       cacheSize: 2,
     });
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => hs256({ sub, exp: NOW_S + 600 })));
+    const [a, b, c] = await Promise.all(
+      ['a', 'b', 'c'].map((sub) => hs256({ sub, exp: NOW_S + 600 })),
+    );
     if (!a || !b || !c) throw new Error('tokens not signed');
 
     await verifier.verify(a, NOW_MS);

@@ -57,6 +57,17 @@ export const FIRST_SUMS = [
  */
 export const SUMS = [...FIRST_SUMS, 'unpriced_requests'] as const;
 
+/**
+ * Whether a row counts in `unpriced_requests`: served for a model with no price, so its cost is
+ * unknown. Other rows without a cost (unmetered endpoints) are not about a missing price.
+ */
+export function isUnpriced(row: LedgerRow): boolean {
+  return row.costPico === null && row.flags.includes('unpriced_model');
+}
+
+/** {@link isUnpriced} in SQL over the raw rows (flags are stored comma-joined), for both databases. */
+export const UNPRICED_SQL = "cost_pico IS NULL AND (',' || flags || ',') LIKE '%,unpriced_model,%'";
+
 type Dimension = (row: LedgerRow, tags: string) => string;
 
 /** A dimension column's value in a row; `key_id` is '' without a virtual key, as stored. */
@@ -118,7 +129,7 @@ export class RollupDeltas {
   add(row: LedgerRow, tags: string): void {
     const ts = row.timestampMs;
     const cost = row.costPico ?? 0n;
-    const unpriced = row.costPico === null ? 1 : 0;
+    const unpriced = isUnpriced(row) ? 1 : 0;
     // The group key is the slice start and the dimension values, NUL-separated; the values'
     // part is built once for rollups that keep the same columns (the two org rollups).
     let keptDims: readonly Dimension[] | null = null;

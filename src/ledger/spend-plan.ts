@@ -1,6 +1,6 @@
 import { bucketStart, HOUR_MS, MINUTE_MS, slicesFitBuckets, type Granularity } from './buckets.js';
 import { FILTER_COLUMNS, type GroupKey, type SpendBucketRow, type SpendQuery } from './ledger.js';
-import { ROLLUPS, type Rollup } from './rollups.js';
+import { ROLLUPS, UNPRICED_SQL, type Rollup } from './rollups.js';
 
 /**
  * The parts of a spend query every ledger shares: which table answers it exactly, and how the
@@ -99,7 +99,7 @@ export function sumSelects(raw: boolean): string[] {
     'SUM(output_tokens) AS output',
     'SUM(cached_input_tokens) AS cached',
     raw
-      ? 'SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END) AS unpriced'
+      ? `SUM(CASE WHEN ${UNPRICED_SQL} THEN 1 ELSE 0 END) AS unpriced`
       : 'SUM(unpriced_requests) AS unpriced',
   ];
 }

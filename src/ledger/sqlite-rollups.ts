@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { LedgerRow } from './row.js';
-import { FIRST_SUMS, ROLLUPS, RollupDeltas, SUMS, type Rollup } from './rollups.js';
+import { FIRST_SUMS, ROLLUPS, RollupDeltas, SUMS, UNPRICED_SQL, type Rollup } from './rollups.js';
 
 export { ROLLUPS, type Rollup };
 
@@ -40,7 +40,7 @@ function unpricedMigration(rollup: Rollup): string {
     UPDATE ${table} SET unpriced_requests = u.n
       FROM (SELECT (ts / ${grainMs}) * ${grainMs} AS b,
               ${dims.map((d, i) => `${d} AS d${i}`).join(', ')}, COUNT(*) AS n
-            FROM requests WHERE cost_pico IS NULL GROUP BY 1, ${dims.join(', ')}) AS u
+            FROM requests WHERE ${UNPRICED_SQL} GROUP BY 1, ${dims.join(', ')}) AS u
       WHERE ${table}.bucket_ms = u.b AND ${matches.join(' AND ')};`;
 }
 

@@ -6,6 +6,7 @@ import { silentLogger } from '../log/logger.js';
 import type { SpendQuery } from './ledger.js';
 import type { LedgerRow } from './row.js';
 import { MIGRATIONS, openSqliteLedger, type SqliteLedger } from './sqlite.js';
+import { isUnpriced } from './rollups.js';
 import { ROLLUP_MIGRATIONS, UNPRICED_MIGRATION } from './sqlite-rollups.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
 import { canonical, D, expected, generate, START } from '../../test/support/spend-fixture.js';
@@ -99,15 +100,22 @@ describe('spend query: unpriced requests', () => {
     const after = openSqliteLedger({ path, logger: silentLogger() });
     const byOrg: SpendQuery = { groupBy: ['org', 'model'], filter: {} };
     const byTeamDay: SpendQuery = { groupBy: ['team', 'key'], granularity: 'day', filter: {} };
-    const unpriced = written.filter((r) => r.costPico === null).length;
+    const unpriced = written.filter(isUnpriced).length;
 
     expect(unpriced).toBeGreaterThan(20);
     expect(canonical(await after.querySpend(byOrg))).toEqual(expected(written, byOrg));
     expect(canonical(await after.querySpend(byTeamDay))).toEqual(expected(written, byTeamDay));
     const total = await after.querySpend({ groupBy: [], filter: {} });
     expect(total.map((r) => r.unpricedRequests)).toEqual([unpriced]);
-    // Rows written after the migration add to the same count.
-    after.append({ ...(written[0] as LedgerRow), requestId: 'unpriced-after', costPico: null });
+    // Rows written after the migration add to the same count; a row unmetered does not.
+    const base = written[0] as LedgerRow;
+    after.append({
+      ...base,
+      requestId: 'unpriced-after',
+      costPico: null,
+      flags: ['unpriced_model'],
+    });
+    after.append({ ...base, requestId: 'unmetered-after', costPico: null, flags: ['unmetered'] });
     await after.flush();
     const again = await after.querySpend({ groupBy: [], filter: {} });
     expect(again.map((r) => r.unpricedRequests)).toEqual([unpriced + 1]);

@@ -30,6 +30,7 @@ import {
 } from './sqlite-record.js';
 import { isRowRefusal, rejectedFileOf, setAside } from './sqlite-refusals.js';
 import { ROLLUP_MIGRATIONS, RollupWriter, UNPRICED_MIGRATION } from './sqlite-rollups.js';
+import { UNPRICED_SQL } from './rollups.js';
 import type { LedgerItem } from './postgres/spool.js';
 import { SqliteSpendQuery } from './sqlite-spend.js';
 import { decodeCursor, encodeCursor, spendRowOf } from './pages.js';
@@ -294,7 +295,7 @@ export class SqliteLedger implements Ledger {
       'COUNT(*) AS n',
       'SUM(input_tokens) AS input',
       'SUM(output_tokens) AS output',
-      'SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END) AS unpriced',
+      `SUM(CASE WHEN ${UNPRICED_SQL} THEN 1 ELSE 0 END) AS unpriced`,
     ].join(', ')}
       FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => `g${i}`).join(', ')}` : ''}`;

@@ -105,9 +105,10 @@ export async function handleMetered(
       }),
       body: forwardBody,
       // A client leaving stops a stream (the provider stops generating, and bills what was
-      // sent); a non-streamed answer is read to its end anyway, so its real usage is charged,
-      // unless the gateway's own stop has run out of time for it.
-      signal: streamed ? abort : deps.shutdown,
+      // sent); a non-streamed answer is read to its end anyway, so its real usage is charged.
+      // The end of a graceful stop's grace period stops either.
+      signal: streamed ? abort : undefined,
+      deadline: deps.shutdown,
     });
     const upstreamRes = await call.started;
     record.row.status = upstreamRes.statusCode;
@@ -138,9 +139,9 @@ export async function handleMetered(
       record.settleNothing(countedInput);
       return;
     }
-    if (deps.shutdown?.aborted && call?.sent && record.row.status === 0) {
-      // The gateway's stop ran out of time before the answer came: the provider has the prompt,
-      // so it is charged (estimated), and the client, if still there, is told to retry.
+    if (deps.shutdown?.aborted && call?.sent && !res.headersSent) {
+      // The gateway's stop ran out of time before the answer was relayed: the provider has the
+      // prompt, so it is charged (estimated), and the client, if still there, is told to retry.
       const failure = new GatewayError(
         'upstream_unavailable',
         'Spendgate is shutting down: the request was cut before its answer came; retry it',

@@ -80,8 +80,9 @@ export function relaySse(
     const goOn = (): void => void drained(res).then(() => body.resume());
 
     // Listening before the body is handed over: a body already in full ends the relay inside
-    // `pipe`, and `finish` must find the listener to remove it (the deadline is shared).
-    stop?.signal.once('abort', onStop);
+    // `pipe`, and `finish` must find the listener to remove it (the deadline is shared). First in
+    // line, so the client gets the ending before the upstream call, which listens too, fails.
+    stop?.signal.prependOnceListener('abort', onStop);
     body.pipe({
       onData(chunk) {
         try {

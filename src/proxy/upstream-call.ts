@@ -20,8 +20,11 @@ export type BodySink = {
  *
  * With `signal`, the call stops when it emits `abort`, before or after the response started;
  * the body then fails with undici's `RequestAbortedError` (code `UND_ERR_ABORTED`), as
- * `request()` does.
+ * `request()` does. `deadline` (the gateway's shutdown) stops it the same way.
  */
+/** What can stop a call: an emitter of `abort` that says whether it has. */
+export type AbortSource = EventEmitter & { aborted: boolean };
+
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   statusCode = 0;
   headers: UpstreamHeaders = {};
@@ -47,18 +50,25 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.controller?.abort(new errors.RequestAbortedError());
   };
 
-  constructor(private readonly signal?: EventEmitter & { aborted: boolean }) {
+  constructor(
+    private readonly signal?: AbortSource,
+    private readonly deadline?: AbortSource,
+  ) {
     this.started = new Promise<UpstreamCall>((resolve, reject) => {
       this.resolveStart = resolve;
       this.rejectStart = reject;
     });
     signal?.once('abort', this.onAbort);
+    deadline?.once('abort', this.onAbort);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.signal?.aborted) controller.abort(new errors.RequestAbortedError());
-    else this.sent = true;
+    if (this.signal?.aborted || this.deadline?.aborted) {
+      controller.abort(new errors.RequestAbortedError());
+    } else {
+      this.sent = true;
+    }
   }
 
   onResponseStart(
@@ -170,5 +180,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private detach(): void {
     this.signal?.off('abort', this.onAbort);
+    this.deadline?.off('abort', this.onAbort);
   }
 }

@@ -24,9 +24,11 @@ export class UpstreamPools {
       body: Buffer | NodeJS.ReadableStream | null;
       /** Stops the call when it emits `abort`. */
       signal: (EventEmitter & { aborted: boolean }) | undefined;
+      /** Stops it too: the end of a graceful stop's grace period. */
+      deadline?: (EventEmitter & { aborted: boolean }) | undefined;
     },
   ): UpstreamCall {
-    const call = new UpstreamCall(opts.signal);
+    const call = new UpstreamCall(opts.signal, opts.deadline);
     this.poolFor(upstream).dispatch(
       {
         path: upstream.basePath + opts.path,

@@ -230,7 +230,9 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
       await fresh(async (ledger) => {
         ledger.append(row('a', 1000, { org: 'acme', costPico: 1n }));
         ledger.append(row('b', 2000, { org: 'acme', costPico: 2n, tags: { app: 'y' } }));
-        ledger.append(row('c', 3000, { org: 'beta', costPico: null }));
+        ledger.append(row('c', 3000, { org: 'beta', costPico: null, flags: ['unpriced_model'] }));
+        // No cost either, but unmetered: not a model without a price.
+        ledger.append(row('d', 3500, { org: 'beta', costPico: null, flags: ['unmetered'] }));
         await ledger.flush();
 
         const byOrg = await ledger.sumSpend({}, ['org']);
@@ -253,9 +255,9 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
           {
             values: { org: 'beta' },
             costPico: 0n,
-            requests: 1,
-            inputTokens: 10,
-            outputTokens: 5,
+            requests: 2,
+            inputTokens: 20,
+            outputTokens: 10,
             unpricedRequests: 1,
           },
         ]);
@@ -264,7 +266,7 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
           ['y', 2n],
         ]);
         expect(since.map((g) => [g.costPico, g.requests, g.unpricedRequests])).toEqual([
-          [2n, 2, 1],
+          [2n, 3, 1],
         ]);
       });
     });

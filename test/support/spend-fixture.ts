@@ -1,6 +1,7 @@
 import type { Granularity } from '../../src/ledger/buckets.js';
 import type { GroupKey, SpendBucketRow, SpendQuery } from '../../src/ledger/ledger.js';
 import type { LedgerRow } from '../../src/ledger/row.js';
+import { isUnpriced } from '../../src/ledger/rollups.js';
 
 /**
  * Generated ledger rows and the spend answers worked out from them without any ledger: the
@@ -54,6 +55,9 @@ export function generate(count: number): LedgerRow[] {
     const org = pick(['acme', 'beta', 'gamma']);
     const tags: Record<string, string> = { app: pick(['chat', 'search', 'ingest']) };
     if (next() < 0.5) tags.env = pick(['prod', 'staging']);
+    const costPico = next() < 0.05 ? null : BigInt(Math.floor(next() * 1e9)) * 1_000_003n + 7n;
+    // Rows without a cost: most for a model with no price, some unmetered (not about a price).
+    const flags = costPico !== null ? [] : i % 3 === 0 ? ['unmetered'] : ['unpriced_model'];
     return {
       requestId: `r${i}`,
       timestampMs: START + Math.floor(next() * 40 * D),
@@ -75,10 +79,10 @@ export function generate(count: number): LedgerRow[] {
       cacheWriteTokens: 0,
       outputTokens: Math.floor(next() * 800),
       reasoningTokens: 0,
-      costPico: next() < 0.05 ? null : BigInt(Math.floor(next() * 1e9)) * 1_000_003n + 7n,
+      costPico,
       usageSource: 'provider',
       priceSource: null,
-      flags: [],
+      flags,
       latencyMs: 5,
       tags,
       keyId: next() < 0.3 ? null : `key-${Math.floor(next() * 4)}`,
@@ -131,7 +135,7 @@ export function expected(rows: LedgerRow[], q: SpendQuery): SpendBucketRow[] {
       unpricedRequests: 0,
     };
     group.costPico += row.costPico ?? 0n;
-    if (row.costPico === null) group.unpricedRequests += 1;
+    if (isUnpriced(row)) group.unpricedRequests += 1;
     group.requests += 1;
     group.inputTokens += row.inputTokens;
     group.outputTokens += row.outputTokens;

@@ -38,7 +38,7 @@ function row(
     costPico,
     usageSource: 'provider',
     priceSource: 'catalogue',
-    flags: [],
+    flags: costPico === null ? ['unpriced_model'] : [],
     latencyMs: 3,
     tags: { app: org === 'acme' ? 'chat' : 'batch' },
     keyId: null,

@@ -125,13 +125,19 @@ describe('spendgate report', () => {
       ['u0', NOW - HOUR, { model: 'gpt-4o', costPico: 1_000_000_000_000n }],
       ['u1', NOW - HOUR, { model: 'my-llama', costPico: null, flags: ['unpriced_model'] }],
       ['u2', NOW - HOUR, { model: 'my-llama', costPico: null, flags: ['unpriced_model'] }],
+      // Unmetered (a files upload): no cost, but not a model without a price.
+      ['u3', NOW - HOUR, { model: '', costPico: null, flags: ['unmetered'] }],
     ]);
     const { lines: table } = await report(file, 'model', 5);
 
     expect(table[1]).toMatch(/^model\s+cost \(USD\)\s+share\s+requests\s+.*\s+unpriced$/);
     expect(table[3]).toMatch(/^gpt-4o\s+1\.00\s+100\.0%\s+1\s+100\s+50\s+0$/);
-    expect(table[4]).toMatch(/^my-llama\s+0\.00\s+0\.0%\s+2\s+200\s+100\s+2$/);
-    expect(table.at(-2)).toBe('total 1.00 USD over 2 model value(s)');
+    // The two groups that cost nothing, in either order.
+    expect([table[4], table[5]].sort()).toEqual([
+      expect.stringMatching(/^\(none\)\s+0\.00\s+0\.0%\s+1\s+100\s+50\s+0$/),
+      expect.stringMatching(/^my-llama\s+0\.00\s+0\.0%\s+2\s+200\s+100\s+2$/),
+    ]);
+    expect(table.at(-2)).toBe('total 1.00 USD over 3 model value(s)');
     expect(table.at(-1)).toBe(
       '2 request(s) had no price and are not in the costs above: add their models under pricing.models, or set pricing.unknown_model',
     );

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { FIRST_SUMS, ROLLUPS, type Rollup } from '../rollups.js';
+import { FIRST_SUMS, ROLLUPS, UNPRICED_SQL, type Rollup } from '../rollups.js';
 import { checkOut } from './checkout.js';
 
 /**
@@ -78,7 +78,7 @@ function unpricedMigration(rollup: Rollup): string {
     UPDATE ${table} AS r SET unpriced_requests = u.n
       FROM (SELECT (ts / ${rollup.grainMs}) * ${rollup.grainMs} AS b,
               spendgate_group_key(ARRAY[${dims.join(', ')}]) AS k, COUNT(*) AS n
-            FROM spendgate_requests WHERE cost_pico IS NULL GROUP BY 1, 2) AS u
+            FROM spendgate_requests WHERE ${UNPRICED_SQL} GROUP BY 1, 2) AS u
       WHERE r.bucket_ms = u.b AND r.group_key = u.k;`;
 }
 

@@ -24,6 +24,7 @@ import type { SpendQuery } from '../ledger.js';
 import type { LedgerRow } from '../row.js';
 import { PostgresLedger, type PostgresLedgerOptions } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
+import { isUnpriced } from '../rollups.js';
 import { encodeItem, REJECTED_FILE, SPOOL_FILE } from './spool.js';
 
 let database: TestDatabase;
@@ -168,7 +169,7 @@ describe('postgres ledger: the unpriced-requests migration', () => {
       );
       const byOrg: SpendQuery = { groupBy: ['org', 'model'], filter: {} };
       const byTeamDay: SpendQuery = { groupBy: ['team', 'key'], granularity: 'day', filter: {} };
-      const unpriced = rows.filter((r) => r.costPico === null).length;
+      const unpriced = rows.filter(isUnpriced).length;
 
       expect(unpriced).toBeGreaterThan(20);
       expect(canonical(await after.querySpend(byOrg))).toEqual(expected(rows, byOrg));

@@ -1,6 +1,7 @@
 import type { GroupKey, RequestPage, RowFilter, SpendGroup, SpendRow } from '../ledger.js';
 import { decodeCursor, encodeCursor, spendRowOf } from '../pages.js';
 import type { LedgerRow } from '../row.js';
+import { UNPRICED_SQL } from '../rollups.js';
 import type { RunQuery } from './spend.js';
 import { filterConditions, Params, REQUESTS, rowOf, tagValue, whereSql } from './sql.js';
 
@@ -94,7 +95,7 @@ export async function sumSpend(
     'COUNT(*) AS n',
     'SUM(input_tokens) AS input',
     'SUM(output_tokens) AS output',
-    'SUM(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END) AS unpriced',
+    `SUM(CASE WHEN ${UNPRICED_SQL} THEN 1 ELSE 0 END) AS unpriced`,
   ].join(', ')}
     FROM ${REQUESTS} ${whereSql(where)}
     ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')}` : ''}`;
