@@ -44,6 +44,19 @@ function openStream(
   });
 }
 
+/** A one-line chat call, streamed or not. */
+function postChat(url: string, stream: boolean): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream,
+    }),
+  });
+}
+
 /** A gateway in front of a mock upstream that gives every chat call `reply`. */
 async function gatewayAnswering(reply: MockReply) {
   const upstream = await startMockUpstream();
@@ -119,43 +132,60 @@ describe('graceful stop: what a stream cut at the deadline tells its client and 
       output_tokens: 1,
     });
   });
+});
 
-  it('stops a non-streamed call still waiting for its answer, tells its client to retry, and writes its row', async () => {
-    const { upstream, gateway } = await gatewayAnswering({ kind: 'hang' });
-    const answer = fetch(gateway.url + '/openai/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-
-    const started = Date.now();
-    const [res] = await Promise.all([answer, gateway.close(300)]);
-    await upstream.close();
-
-    expect(Date.now() - started).toBeLessThan(2_000);
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({
-      error: {
-        message: 'Spendgate is shutting down: the request was cut before its answer came; retry it',
-        type: 'upstream_unavailable',
-        code: 'upstream_unavailable',
+describe('graceful stop: calls still waiting on the upstream at the deadline', () => {
+  const cases: [string, MockReply, boolean][] = [
+    ['a plain call whose upstream has not answered', { kind: 'hang' }, false],
+    ['a stream whose upstream has not answered', { kind: 'hang' }, true],
+    [
+      'a plain call whose answer had begun',
+      {
+        kind: 'sse',
+        headers: { 'content-type': 'application/json' },
+        chunks: ['{"id":'],
+        hang: true,
       },
-    });
-    const db = new Database(join(gateway.dir, 'spendgate.db'), { readonly: true });
-    const row = db
-      .prepare('SELECT status, decision, reason, flags, usage_source, input_tokens FROM requests')
-      .get();
-    db.close();
-    expect(row).toEqual({
-      status: 503,
-      decision: 'error',
-      reason: 'upstream_unavailable',
-      flags: 'gateway_shutdown,incomplete',
-      usage_source: 'estimated',
-      input_tokens: 8,
-    });
-  });
+      false,
+    ],
+  ];
+
+  it.each(cases)(
+    'stops %s, tells it to retry with 503, charges its prompt',
+    async (_name, reply, stream) => {
+      const { upstream, gateway } = await gatewayAnswering(reply);
+      const answer = postChat(gateway.url + '/openai/v1/chat/completions', stream);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      const started = Date.now();
+      const [res] = await Promise.all([answer, gateway.close(300)]);
+      await upstream.close();
+
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        error: {
+          message:
+            'Spendgate is shutting down: the request was cut before its answer came; retry it',
+          type: 'upstream_unavailable',
+          code: 'upstream_unavailable',
+        },
+      });
+      const db = new Database(join(gateway.dir, 'spendgate.db'), { readonly: true });
+      const row = db
+        .prepare('SELECT status, decision, reason, flags, usage_source, input_tokens FROM requests')
+        .get();
+      db.close();
+      expect(row).toEqual({
+        status: 503,
+        decision: 'error',
+        reason: 'upstream_unavailable',
+        flags: 'gateway_shutdown,incomplete',
+        usage_source: 'estimated',
+        input_tokens: 8,
+      });
+    },
+  );
 });
 
 describe('graceful stop: the shared deadline holds no request after it ended', () => {
@@ -179,15 +209,7 @@ describe('graceful stop: the shared deadline holds no request after it ended', (
       },
     });
     const post = (path: string, stream: boolean) =>
-      fetch(gateway.url + path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'gpt-4o-mini',
-          messages: [{ role: 'user', content: 'hi' }],
-          stream,
-        }),
-      }).then((res) => res.text());
+      postChat(gateway.url + path, stream).then((res) => res.text());
 
     const answers = await Promise.all([
       ...Array.from({ length: 10 }, () => post('/openai/v1/chat/completions', true)),
