@@ -68,9 +68,13 @@ describe('decision call: hints and answer style', () => {
       maxOutputTokens: undefined,
       fingerprint: undefined,
     });
+    // An output limit of 0 is no limit, as `max_tokens: 0` in a body is: the default is reserved.
     expect(
       hintsOf({ 'x-spendgate-estimate-tokens': '1200', 'x-spendgate-max-output-tokens': '0' }),
-    ).toMatchObject({ inputTokens: 1200, maxOutputTokens: 0 });
+    ).toMatchObject({ inputTokens: 1200, maxOutputTokens: undefined });
+    expect(hintsOf({ 'x-spendgate-max-output-tokens': '300' })).toMatchObject({
+      maxOutputTokens: 300,
+    });
   });
 
   it('refuses token hints that are not whole non-negative numbers', () => {

@@ -72,7 +72,8 @@ export function hintsOf(headers: IncomingHttpHeaders): Hints {
   return {
     model: one(headers['x-spendgate-model']),
     inputTokens: countHeader(headers, 'x-spendgate-estimate-tokens') ?? 0,
-    maxOutputTokens: countHeader(headers, 'x-spendgate-max-output-tokens'),
+    // 0 is no limit, as `max_tokens: 0` in a body is: the default is reserved.
+    maxOutputTokens: countHeader(headers, 'x-spendgate-max-output-tokens') || undefined,
     fingerprint: one(headers['x-spendgate-fingerprint']),
   };
 }

@@ -18,7 +18,7 @@ import { computeCost, type ModelRates } from '../pricing/index.js';
 import type { ProxyDeps } from './deps.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { clientResponseHeaders, headerValue, upstreamRequestHeaders } from './headers.js';
-import { readBody } from './read-body.js';
+import { decodeBody, readBody } from './read-body.js';
 import { CLIENT_CLOSED_STATUS, type RequestAbort } from './request-abort.js';
 import type { RequestRecord } from './request-record.js';
 import { attribute, beginRequest } from './begin.js';
@@ -222,8 +222,11 @@ async function relayBuffered(flow: Flow, upstreamRes: UpstreamCall): Promise<voi
       retryAfterFor429(flow.deps, record.row.upstream, upstreamRes.headers, headers);
     }
   } else {
-    const parsed = parseJson(buf);
-    if (parsed === null && status >= 200 && status < 300) {
+    const parsed = parseAnswer(buf, headerValue(upstreamRes.headers['content-encoding']));
+    // A stream asked for and answered in another form is relayed as it came (as before this
+    // check); a 204 or 205 has no body to read.
+    const readable = record.row.streamed || status === 204 || status === 205;
+    if (parsed === null && status >= 200 && status < 300 && !readable) {
       // A success the client's SDK could not read either (an HTML page from a proxy in front of
       // the provider, a cut body): a clear 502 in the API's format, not the bytes.
       record.flag('upstream_error');
@@ -462,12 +465,19 @@ function partialUsage(reported: Usage | null, counted: { input: number; output: 
   };
 }
 
-/** The answer as a JSON object, whatever its content type says; null when it is not one. */
-function parseJson(buf: Buffer): Body | null {
+/**
+ * The answer as a JSON object, whatever its content type says, decoded first when the upstream
+ * compressed it although asked not to; null when it is not one.
+ */
+function parseAnswer(buf: Buffer, encoding: string | undefined): Body | null {
   try {
-    const value: unknown = JSON.parse(buf.toString('utf8'));
+    const text = decodeBody(buf, encoding, MAX_DECODED_ANSWER_BYTES).toString('utf8');
+    const value: unknown = JSON.parse(text);
     return isObject(value) ? value : null;
   } catch {
     return null;
   }
 }
+
+/** The most a compressed answer is decoded to for reading; the client gets the bytes as sent. */
+const MAX_DECODED_ANSWER_BYTES = 256 * 1024 * 1024;

@@ -51,6 +51,11 @@ describe('request body encodings', () => {
       400,
       'content-encoding "zstd" is not supported: send the body uncompressed, or as gzip, deflate or br',
     ]);
+    expect(refusal(() => decodeBody(JSON_BODY, 'gzip, gzip, gzip', LIMIT))).toEqual([
+      'invalid_request',
+      400,
+      'content-encoding lists 3 encodings; at most 2 are decoded',
+    ]);
     expect(refusal(() => decodeBody(JSON_BODY, 'gzip', LIMIT))).toEqual([
       'invalid_request',
       400,

@@ -29,6 +29,12 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   br: brotliDecompressSync,
 };
 
+/**
+ * Encodings undone for one body at most. Clients send one; each layer is decoded on the event
+ * loop, so a long list of them would stall every other request.
+ */
+const MAX_ENCODING_LAYERS = 2;
+
 /** A body as sent, with its encodings undone (listed in the order they were applied). */
 export function decodeBody(body: Buffer, encoding: string | undefined, limit: number): Buffer {
   if (encoding === undefined) return body;
@@ -36,6 +42,12 @@ export function decodeBody(body: Buffer, encoding: string | undefined, limit: nu
     .split(',')
     .map((name) => name.trim().toLowerCase())
     .filter((name) => name !== '' && name !== 'identity');
+  if (names.length > MAX_ENCODING_LAYERS) {
+    throw new GatewayError(
+      'invalid_request',
+      `content-encoding lists ${names.length} encodings; at most ${MAX_ENCODING_LAYERS} are decoded`,
+    );
+  }
   let out = body;
   for (const name of names.reverse()) {
     const decode = DECODERS[name];

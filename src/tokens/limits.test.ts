@@ -48,7 +48,7 @@ describe('limits: the largest completion a request may produce', () => {
     expect(maxOutputTokens('chat', { max_tokens: -1 })).toBeNull();
     // Some OpenAI-compatible servers read 0 as "no limit": the default is reserved for it.
     expect(maxOutputTokens('chat', { max_tokens: 0 })).toBeNull();
-    expect(maxOutputTokens('chat', { max_completion_tokens: 0, max_tokens: 64 })).toBe(64);
+    expect(maxOutputTokens('chat', { max_completion_tokens: 0, max_tokens: 64 })).toBeNull();
     expect(maxOutputTokens('responses', { max_output_tokens: 0 })).toBeNull();
     expect(maxOutputTokens('messages', { max_tokens: 0 })).toBeNull();
     expect(maxOutputTokens('chat', { max_tokens: 10.5 })).toBeNull();

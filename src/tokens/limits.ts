@@ -26,8 +26,10 @@ export function maxOutputTokens(op: Operation, body: unknown): number | null {
 
   switch (op) {
     case 'chat': {
-      // `max_completion_tokens` replaced `max_tokens` and is the one reasoning models honour.
-      const limit = tokenCount(body.max_completion_tokens) ?? tokenCount(body.max_tokens);
+      // `max_completion_tokens` replaced `max_tokens` and is the one reasoning models honour:
+      // when it is given, `max_tokens` is not read, even when it is 0 (no limit).
+      const given = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null;
+      const limit = tokenCount(given ? body.max_completion_tokens : body.max_tokens);
       return limit === undefined ? null : limit * choices(body.n);
     }
     case 'completions': {

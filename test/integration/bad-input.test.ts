@@ -214,6 +214,30 @@ describe('bad input: clear errors in the API format, and the gateway keeps servi
     await stillServes();
   });
 
+  it('reads an answer the upstream compressed although asked not to, and passes a 204 on', async () => {
+    const completion = {
+      id: 'c2',
+      object: 'chat.completion',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'OK' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 },
+    };
+    upstream.reply('/zipped/chat/completions', {
+      kind: 'raw',
+      headers: { 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(completion)),
+    });
+    upstream.reply('/empty/chat/completions', { kind: 'raw', status: 204, body: '' });
+
+    const zipped = await post('/openai/zipped/chat/completions', chat('hi'));
+    const empty = await post('/openai/empty/chat/completions', chat('hi'));
+
+    // 1,000 × 0.15/M + 100 × 0.60/M
+    expect([zipped.status, zipped.headers.get('x-spendgate-cost-usd')]).toEqual([200, '0.00021']);
+    expect(JSON.parse(zipped.text)).toEqual(completion);
+    expect(empty.status).toBe(204);
+  });
+
   it('answers 504 when the upstream does not answer within its timeout', async () => {
     upstream.reply('/slowpath/chat/completions', { kind: 'hang' });
 
