@@ -13,6 +13,9 @@ describe('admin api times', () => {
 
   it('refuses impossible dates and other text', () => {
     expect(parseIsoTime('2026-02-30')).toBeNaN();
+    // Shaped like a time, but no time at all: refused, not thrown.
+    expect(parseIsoTime('2026-13-45')).toBeNaN();
+    expect(parseIsoTime('2026-02-28T25:00:00Z')).toBeNaN();
     expect(parseIsoTime('yesterday')).toBeNaN();
     expect(parseIsoTime(null)).toBeUndefined();
   });

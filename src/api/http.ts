@@ -83,6 +83,8 @@ export function parseIsoTime(text: string | null): number | undefined {
   // A time without a zone is UTC, as the API's times are; JS would read it as local time.
   const zoned = text.length > 10 && !/(Z|[+-]\d{2}:\d{2})$/.test(text) ? `${text}Z` : text;
   const ms = Date.parse(zoned);
+  // Month 13 or hour 25 parse to nothing at all.
+  if (Number.isNaN(ms)) return Number.NaN;
   // Date.parse rolls 2026-02-30 over to March; an impossible date is an error instead.
   return new Date(ms).toISOString().slice(0, 10) === zoned.slice(0, 10) ||
     /[+-]\d{2}:\d{2}$/.test(zoned)

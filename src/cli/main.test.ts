@@ -138,14 +138,22 @@ describe('spendgate: bad command lines', () => {
 
   it('refuses export and report arguments it cannot use with exit 2, before reading a ledger', async () => {
     const format = await cli('export', '--format', 'xml', '--config', MISSING);
-    const from = await cli('export', '--format', 'csv', '--from', 'garbage', '--config', MISSING);
+    const from = await cli(
+      'export',
+      '--format',
+      'csv',
+      '--from',
+      '2026-02-30',
+      '--config',
+      MISSING,
+    );
     const split = await cli('export', '--format', 'json', '--split-dir', 'x', '--config', MISSING);
     const by = await cli('report', '--by', 'planet', '--config', MISSING);
 
     expect([format, from, split, by].map((r) => r.code)).toEqual([2, 2, 2, 2]);
     expect([format, from, split, by].map((r) => r.err)).toEqual([
       `error: --format must be one of csv, json, ndjson, focus\n${commandUsage('export')}`,
-      `error: --from: not an ISO 8601 time: garbage\n${commandUsage('export')}`,
+      `error: --from: not an ISO 8601 time: 2026-02-30\n${commandUsage('export')}`,
       `error: --split-dir applies to csv and focus exports\n${commandUsage('export')}`,
       'error: --by must be one of org, team, user, endpoint, model, provider, upstream, key or ' +
         `tag:<name>\n${commandUsage('report')}`,

@@ -1,5 +1,5 @@
 import { EVENT_TYPES, type EventType } from '../../events/event.js';
-import { sendJson, sendJsonError, type AdminCall } from '../http.js';
+import { parseIsoTime, sendJson, sendJsonError, type AdminCall } from '../http.js';
 import { toJson } from '../json.js';
 
 /** `GET /events?type=&since=&limit=`: newest first; a scoped token sees its scope's only. */
@@ -15,7 +15,7 @@ export async function listEvents({ deps, res, url, token }: AdminCall): Promise<
     );
   }
   const since = params.get('since');
-  const sinceMs = since === null ? undefined : Date.parse(since);
+  const sinceMs = parseIsoTime(since);
   if (sinceMs !== undefined && Number.isNaN(sinceMs)) {
     return sendJsonError(res, 400, 'invalid_request', 'since must be an ISO 8601 time');
   }

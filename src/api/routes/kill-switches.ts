@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { isKillSwitchActive, type KillSwitch } from '../../policy/kill-switch.js';
 import { isScopeKey } from '../../policy/scope.js';
-import { readJsonObject, sendJson, sendJsonError, withinScope, type AdminCall } from '../http.js';
+import {
+  parseIsoTime,
+  readJsonObject,
+  sendJson,
+  sendJsonError,
+  withinScope,
+  type AdminCall,
+} from '../http.js';
 import { toJson } from '../json.js';
 import { killSwitchAlert } from '../../alert/index.js';
 import { loadKillSwitches } from '../../engine/kill-switch-sync.js';
@@ -37,7 +44,8 @@ export async function createKillSwitch({ deps, req, res, token }: AdminCall): Pr
   const nowMs = deps.clock.now();
   let expiresMs: number | undefined;
   if (expiresAt !== undefined && expiresAt !== null) {
-    expiresMs = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
+    expiresMs =
+      typeof expiresAt === 'string' ? (parseIsoTime(expiresAt) ?? Number.NaN) : Number.NaN;
     if (Number.isNaN(expiresMs) || expiresMs <= nowMs) {
       return sendJsonError(
         res,

@@ -12,6 +12,7 @@ import { FILTER_COLUMNS, type RowFilter } from '../../ledger/ledger.js';
 import { createPricer } from '../../pricing/index.js';
 import { openConfiguredLedger } from '../ledger-access.js';
 import { UsageError } from '../args.js';
+import { parseIsoTime } from '../../api/http.js';
 
 export type ExportArgs = {
   format: string;
@@ -53,7 +54,8 @@ export async function runExport(
     ['toMs', args.to],
   ] as const) {
     if (text === undefined) continue;
-    const ms = Date.parse(text);
+    // The admin API's reading: UTC unless a zone is given, and no impossible dates.
+    const ms = parseIsoTime(text) ?? Number.NaN;
     if (Number.isNaN(ms)) {
       throw new UsageError(`--${key === 'fromMs' ? 'from' : 'to'}: not an ISO 8601 time: ${text}`);
     }
