@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 
+/**
+ * What can stop an upstream call or a relay: an emitter of `abort` that says whether it has
+ * (`RequestAbort`, the gateway's `ShutdownDeadline`). undici takes one as a request's `signal`.
+ */
+export type AbortSource = EventEmitter & { aborted: boolean };
+
 /** The status recorded for a client that closed the request first (nginx's convention). */
 export const CLIENT_CLOSED_STATUS = 499;
 

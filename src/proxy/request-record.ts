@@ -27,7 +27,7 @@ export class RequestRecord {
     startMs: number,
     upstream: { name: string; provider: string },
     endpoint: string,
-    private readonly shutdown?: { readonly passed: boolean },
+    private readonly shutdown?: { readonly aborted: boolean },
   ) {
     this.row = {
       requestId,
@@ -83,7 +83,7 @@ export class RequestRecord {
 
   flag(flag: string): void {
     const named =
-      flag === 'client_disconnected' && this.shutdown?.passed ? 'gateway_shutdown' : flag;
+      flag === 'client_disconnected' && this.shutdown?.aborted ? 'gateway_shutdown' : flag;
     if (!this.row.flags.includes(named)) this.row.flags.push(named);
   }
 

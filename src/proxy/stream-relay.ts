@@ -1,7 +1,7 @@
-import type { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { SseParser, terminatedRaw, type SseBlock } from '../sse/parser.js';
 import type { StreamMeter } from '../providers/usage.js';
+import type { AbortSource } from './request-abort.js';
 import type { UpstreamCall } from './upstream-call.js';
 
 /**
@@ -11,7 +11,7 @@ import type { UpstreamCall } from './upstream-call.js';
 export type RelayEnd = 'complete' | 'truncated' | 'cut' | 'stopped';
 
 /** The gateway's own end of a stream: when `signal` emits `abort`, `ending` is sent and it ends. */
-export type StreamStop = { signal: EventEmitter & { aborted: boolean }; ending(): Buffer };
+export type StreamStop = { signal: AbortSource; ending(): Buffer };
 
 /** A budget's say over a stream: checked after each read, it may end the stream early. */
 export type StreamCut = {

@@ -1,5 +1,5 @@
-import type { EventEmitter } from 'node:events';
 import { errors, type Dispatcher } from 'undici';
+import type { AbortSource } from './request-abort.js';
 
 /** Response headers as undici parses them: lower-case names, repeated ones as arrays. */
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -22,9 +22,6 @@ export type BodySink = {
  * the body then fails with undici's `RequestAbortedError` (code `UND_ERR_ABORTED`), as
  * `request()` does. `deadline` (the gateway's shutdown) stops it the same way.
  */
-/** What can stop a call: an emitter of `abort` that says whether it has. */
-export type AbortSource = EventEmitter & { aborted: boolean };
-
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   statusCode = 0;
   headers: UpstreamHeaders = {};

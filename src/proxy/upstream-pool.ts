@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import type { AbortSource } from './request-abort.js';
 import { Pool, type Dispatcher } from 'undici';
 import type { PreparedUpstream } from '../config/prepare.js';
 import { UpstreamCall } from './upstream-call.js';
@@ -23,9 +23,9 @@ export class UpstreamPools {
       headers: Record<string, string | string[]>;
       body: Buffer | NodeJS.ReadableStream | null;
       /** Stops the call when it emits `abort`. */
-      signal: (EventEmitter & { aborted: boolean }) | undefined;
+      signal: AbortSource | undefined;
       /** Stops it too: the end of a graceful stop's grace period. */
-      deadline?: (EventEmitter & { aborted: boolean }) | undefined;
+      deadline?: AbortSource | undefined;
     },
   ): UpstreamCall {
     const call = new UpstreamCall(opts.signal, opts.deadline);

@@ -9,17 +9,13 @@ import { EventEmitter } from 'node:events';
  * shutdown, not as a client that left.
  */
 export class ShutdownDeadline extends EventEmitter {
+  /** True once the grace period has ended. */
   aborted = false;
 
   constructor() {
     super();
     // Every request in flight listens; there is no leak to warn about.
     this.setMaxListeners(0);
-  }
-
-  /** True once the grace period has ended. */
-  get passed(): boolean {
-    return this.aborted;
   }
 
   /** Ends the grace period: what is still in flight is about to be cut. */
