@@ -96,6 +96,11 @@ export type Delta = {
   unpriced: number;
 };
 
+/** A delta's sums in `SUMS` order, as the writers bind them after its `values`. */
+export function deltaSums(d: Delta): [bigint, number, number, number, number, number] {
+  return [d.cost, d.requests, d.input, d.output, d.cached, d.unpriced];
+}
+
 type Pending = {
   rollup: Rollup;
   dims: readonly Dimension[];

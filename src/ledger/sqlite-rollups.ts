@@ -1,6 +1,14 @@
 import type Database from 'better-sqlite3';
 import type { LedgerRow } from './row.js';
-import { FIRST_SUMS, ROLLUPS, RollupDeltas, SUMS, UNPRICED_SQL, type Rollup } from './rollups.js';
+import {
+  deltaSums,
+  FIRST_SUMS,
+  ROLLUPS,
+  RollupDeltas,
+  SUMS,
+  UNPRICED_SQL,
+  type Rollup,
+} from './rollups.js';
 
 export { ROLLUPS, type Rollup };
 
@@ -54,12 +62,7 @@ function upsertSql(rollup: Rollup): string {
   return `INSERT INTO ${table} (bucket_ms, ${columns.join(', ')}, ${SUMS.join(', ')})
     VALUES (${marks.join(', ')})
     ON CONFLICT (bucket_ms, ${columns.join(', ')}) DO UPDATE SET
-      cost_pico = cost_pico + excluded.cost_pico,
-      requests = requests + excluded.requests,
-      input_tokens = input_tokens + excluded.input_tokens,
-      output_tokens = output_tokens + excluded.output_tokens,
-      cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-      unpriced_requests = unpriced_requests + excluded.unpriced_requests`;
+      ${SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`;
 }
 
 /** Adds newly written rows to every rollup; call inside the transaction that wrote them. */
@@ -87,7 +90,7 @@ export class RollupWriter {
     for (const { rollup, deltas } of this.deltas.entries()) {
       const upsert = this.upserts.get(rollup.table) as Database.Statement;
       for (const d of deltas) {
-        upsert.run(...d.values, d.cost, d.requests, d.input, d.output, d.cached, d.unpriced);
+        upsert.run(...d.values, ...deltaSums(d));
       }
     }
     this.deltas.clear();

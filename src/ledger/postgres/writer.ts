@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { GatewayEvent } from '../../events/event.js';
 import type { LedgerRow } from '../row.js';
-import { RollupDeltas, SUMS, type Delta, type Rollup } from '../rollups.js';
+import { deltaSums, RollupDeltas, SUMS, type Delta, type Rollup } from '../rollups.js';
 import { checkOut } from './checkout.js';
 import { insertEventsSql } from './events.js';
 import { ident, rollupTable } from './migrations.js';
@@ -102,7 +102,7 @@ async function upsertRollup(
   const columns = ['bucket_ms', ...rollup.columns, ...SUMS].map(ident).join(', ');
   const params = new Params();
   const values = valuesSql(
-    sums.map((d) => [...d.values, d.cost, d.requests, d.input, d.output, d.cached, d.unpriced]),
+    sums.map((d) => [...d.values, ...deltaSums(d)]),
     params,
   );
   const add = SUMS.map((c) => `${c} = ${table}.${c} + EXCLUDED.${c}`).join(', ');
