@@ -86,17 +86,6 @@ export type SpendRow = {
   atMs: number;
 };
 
-/** One group's totals: its dimension values (by group key), exact cost and token sums. */
-export type SpendGroup = {
-  values: Record<string, string | null>;
-  costPico: bigint;
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  /** Requests whose model had no price: their cost is unknown and not in `costPico`. */
-  unpricedRequests: number;
-};
-
 /** Kill switches are kept with the ledger so they survive a restart. */
 export interface KillSwitchStore {
   /** Resolves once the switch is durable: an operator's block survives a crash right after. */
@@ -141,8 +130,6 @@ export interface Ledger {
    * Read in pages, so no statement stays open while the consumer awaits.
    */
   spendRows(fromMs: number, opts?: { served?: boolean }): AsyncIterable<SpendRow>;
-  /** Spend of the rows matching `filter`, grouped by `groupBy` (one group when empty). */
-  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): Promise<SpendGroup[]>;
   /** Grouped, bucketed spend, sorted by cost, highest first; exact to the pico-dollar. */
   querySpend(query: SpendQuery): Promise<SpendBucketRow[]>;
 }

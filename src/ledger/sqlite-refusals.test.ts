@@ -69,7 +69,7 @@ describe('sqlite ledger: a row the database refuses', () => {
     expect(entry?.item.row?.requestId).toBe('r2');
     expect(entry?.item.row?.costPico).toBe('9223372036854775808');
     expect(entry?.reason).toBe('The bound string, buffer, or bigint is too big');
-    const spend = await ledger.sumSpend({}, []);
+    const spend = await ledger.querySpend({ groupBy: [], filter: {} });
     expect(spend[0]?.costPico).toBe(2_000_000_000n);
   });
 

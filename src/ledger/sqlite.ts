@@ -4,13 +4,11 @@ import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import {
   FILTER_COLUMNS,
-  type GroupKey,
   type Ledger,
   type LedgerHealth,
   type RequestPage,
   type RowFilter,
   type SpendBucketRow,
-  type SpendGroup,
   type SpendQuery,
   type SpendRow,
 } from './ledger.js';
@@ -278,42 +276,6 @@ export class SqliteLedger implements Ledger {
       if (records.length < SPEND_PAGE_ROWS || !last) return;
       after = { after_ts: Number(last.ts), after_id: last.request_id as string };
     }
-  }
-
-  async sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): Promise<SpendGroup[]> {
-    const { where, params } = whereClause(filter);
-    const columns = groupBy.map((key, i) => {
-      if (!key.startsWith('tag:')) return `${key === 'key' ? 'key_id' : key} AS g${i}`;
-      params[`group_tag_${i}`] = `$."${key.slice(4).replace(/"/g, '')}"`;
-      return `json_extract(tags, @group_tag_${i}) AS g${i}`;
-    });
-    // Sums of integer pico-dollars stay exact; SQLite raises on 64-bit overflow, far above
-    // any single group's spend (9.2 million USD).
-    const sql = `SELECT ${[
-      ...columns,
-      'SUM(COALESCE(cost_pico, 0)) AS cost',
-      'COUNT(*) AS n',
-      'SUM(input_tokens) AS input',
-      'SUM(output_tokens) AS output',
-      `SUM(CASE WHEN ${UNPRICED_SQL} THEN 1 ELSE 0 END) AS unpriced`,
-    ].join(', ')}
-      FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => `g${i}`).join(', ')}` : ''}`;
-
-    const records = this.db.prepare(sql).safeIntegers(true).all(params) as Record<
-      string,
-      unknown
-    >[];
-    return records.map((r) => ({
-      values: Object.fromEntries(
-        groupBy.map((key, i) => [key, (r[`g${i}`] as string | null) ?? null]),
-      ),
-      costPico: BigInt((r.cost as bigint | null) ?? 0n),
-      requests: Number(r.n),
-      inputTokens: Number(r.input ?? 0),
-      outputTokens: Number(r.output ?? 0),
-      unpricedRequests: Number(r.unpriced ?? 0),
-    }));
   }
 
   async querySpend(query: SpendQuery): Promise<SpendBucketRow[]> {

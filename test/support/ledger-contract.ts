@@ -235,9 +235,9 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
         ledger.append(row('d', 3500, { org: 'beta', costPico: null, flags: ['unmetered'] }));
         await ledger.flush();
 
-        const byOrg = await ledger.sumSpend({}, ['org']);
-        const byTag = await ledger.sumSpend({ org: 'acme' }, ['tag:app']);
-        const since = await ledger.sumSpend({ fromMs: 2000 }, []);
+        const byOrg = await ledger.querySpend({ groupBy: ['org'], filter: {} });
+        const byTag = await ledger.querySpend({ groupBy: ['tag:app'], filter: { org: 'acme' } });
+        const since = await ledger.querySpend({ groupBy: [], filter: { fromMs: 2000 } });
 
         const sort = <T extends { values: Record<string, string | null> }>(groups: T[]) =>
           [...groups].sort((x, y) =>
@@ -250,6 +250,7 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
             requests: 2,
             inputTokens: 20,
             outputTokens: 10,
+            cachedInputTokens: 0,
             unpricedRequests: 0,
           },
           {
@@ -258,6 +259,7 @@ export function ledgerContract(name: string, open: OpenContractLedger): void {
             requests: 2,
             inputTokens: 20,
             outputTokens: 10,
+            cachedInputTokens: 0,
             unpricedRequests: 1,
           },
         ]);

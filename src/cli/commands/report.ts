@@ -25,9 +25,8 @@ export async function runReport(
   const fromMs = sinceToMs(opts.since, opts.nowMs);
   const { ledger } = openConfiguredLedger(configFile);
   try {
-    const groups = (await ledger.sumSpend({ fromMs }, [opts.by as GroupKey])).sort((a, b) =>
-      b.costPico > a.costPico ? 1 : b.costPico < a.costPico ? -1 : 0,
-    );
+    // Highest cost first, as the spend query answers.
+    const groups = await ledger.querySpend({ groupBy: [opts.by as GroupKey], filter: { fromMs } });
     const total = groups.reduce((sum, g) => sum + g.costPico, 0n);
     const shown = groups.slice(0, opts.top);
     // Exact amounts with one number of decimals for the rows and the total: rounded figures

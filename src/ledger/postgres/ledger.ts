@@ -2,13 +2,11 @@ import type pg from 'pg';
 import { pgDriver } from '../../lazy/drivers.js';
 import type { Logger } from '../../log/logger.js';
 import type {
-  GroupKey,
   Ledger,
   LedgerHealth,
   RequestPage,
   RowFilter,
   SpendBucketRow,
-  SpendGroup,
   SpendQuery,
   SpendRow,
 } from '../ledger.js';
@@ -165,10 +163,6 @@ export class PostgresLedger implements Ledger {
 
   spendRows(fromMs: number, opts: { served?: boolean } = {}): AsyncIterable<SpendRow> {
     return reads.spendRows(this.run, fromMs, opts);
-  }
-
-  sumSpend(filter: RowFilter, groupBy: readonly GroupKey[]): Promise<SpendGroup[]> {
-    return reads.sumSpend(this.run, filter, groupBy);
   }
 
   querySpend(query: SpendQuery): Promise<SpendBucketRow[]> {

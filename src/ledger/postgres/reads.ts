@@ -1,9 +1,8 @@
-import type { GroupKey, RequestPage, RowFilter, SpendGroup, SpendRow } from '../ledger.js';
+import type { RequestPage, RowFilter, SpendRow } from '../ledger.js';
 import { decodeCursor, encodeCursor, spendRowOf } from '../pages.js';
 import type { LedgerRow } from '../row.js';
-import { UNPRICED_SQL } from '../rollups.js';
 import type { RunQuery } from './spend.js';
-import { filterConditions, Params, REQUESTS, rowOf, tagValue, whereSql } from './sql.js';
+import { filterConditions, Params, REQUESTS, rowOf, whereSql } from './sql.js';
 
 /**
  * The PostgreSQL ledger's row reads, with the SQLite ledger's meaning: keyset pages oldest
@@ -76,37 +75,4 @@ export async function* spendRows(
     if (rows.length < SPEND_PAGE_ROWS || !last) return;
     after = { ts: Number(last.ts), id: last.request_id };
   }
-}
-
-export async function sumSpend(
-  run: RunQuery,
-  filter: RowFilter,
-  groupBy: readonly GroupKey[],
-): Promise<SpendGroup[]> {
-  const params = new Params();
-  const columns = groupBy.map((key, i) => {
-    if (key.startsWith('tag:')) return `${tagValue('tags', key.slice(4), params)} AS g${i}`;
-    return `${key === 'key' ? 'key_id' : `"${key}"`} AS g${i}`;
-  });
-  const where = filterConditions(filter, params);
-  const sql = `SELECT ${[
-    ...columns,
-    'SUM(COALESCE(cost_pico, 0)) AS cost',
-    'COUNT(*) AS n',
-    'SUM(input_tokens) AS input',
-    'SUM(output_tokens) AS output',
-    `SUM(CASE WHEN ${UNPRICED_SQL} THEN 1 ELSE 0 END) AS unpriced`,
-  ].join(', ')}
-    FROM ${REQUESTS} ${whereSql(where)}
-    ${groupBy.length ? `GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')}` : ''}`;
-
-  const { rows } = await run(sql, params.values);
-  return (rows as Record<string, string | null>[]).map((r) => ({
-    values: Object.fromEntries(groupBy.map((key, i) => [key, r[`g${i}`] ?? null])),
-    costPico: BigInt(r.cost ?? 0),
-    requests: Number(r.n),
-    inputTokens: Number(r.input ?? 0),
-    outputTokens: Number(r.output ?? 0),
-    unpricedRequests: Number(r.unpriced ?? 0),
-  }));
 }
