@@ -43,7 +43,8 @@ const OPENAI: CatalogueAdditions = {
   ],
 };
 
-const ADDITIONS: Readonly<Record<string, CatalogueAdditions>> = { openai: OPENAI };
+/** The additions by catalogue provider id. */
+export const ADDITIONS: Readonly<Record<string, CatalogueAdditions>> = { openai: OPENAI };
 
 /** What people read for a catalogue price key. */
 const KEY_NAMES: Readonly<Record<string, string>> = { cache_read_mtok: 'cached input rate' };
@@ -76,27 +77,4 @@ export function withAdditions(providerId: string, models: readonly ModelInfo[]):
     if (!models.some((m) => m.id === added.id)) out.push(added);
   }
   return out;
-}
-
-/** The additions a catalogue's data still lacks: keys and entries it does not have itself. */
-export function neededAdditions(
-  providerId: string,
-  models: readonly ModelInfo[],
-): { fill: string[]; add: string[] } {
-  const additions = ADDITIONS[providerId];
-  if (!additions) return { fill: [], add: [] };
-  const byId = new Map(models.map((m) => [m.id, m]));
-  return {
-    fill: additions.fill
-      .filter((f) => {
-        const prices = byId.get(f.id)?.prices;
-        return (
-          prices !== undefined &&
-          !Array.isArray(prices) &&
-          Object.keys(f.prices).some((key) => prices[key] === undefined)
-        );
-      })
-      .map((f) => f.id),
-    add: additions.add.filter((m) => !byId.has(m.id)).map((m) => m.id),
-  };
 }

@@ -223,10 +223,11 @@ async function relayBuffered(flow: Flow, upstreamRes: UpstreamCall): Promise<voi
     }
   } else {
     const parsed = parseAnswer(buf, headerValue(upstreamRes.headers['content-encoding']));
-    // A stream asked for and answered in another form is relayed as it came (as before this
-    // check); a 204 or 205 has no body to read.
-    const readable = record.row.streamed || status === 204 || status === 205;
-    if (parsed === null && status >= 200 && status < 300 && !readable) {
+    // A stream asked for and answered in another form is relayed as it came, and a 204 or 205
+    // has no body: only other successes must be a JSON object.
+    const mustBeJson =
+      status >= 200 && status < 300 && status !== 204 && status !== 205 && !record.row.streamed;
+    if (parsed === null && mustBeJson) {
       // A success the client's SDK could not read either (an HTML page from a proxy in front of
       // the provider, a cut body): a clear 502 in the API's format, not the bytes.
       record.flag('upstream_error');
